@@ -1,0 +1,433 @@
+"""Quality benchmark: dpst against the authors' published results on the paper's own pairs.
+
+For each pair id, runs ``dpst.stylize`` (unless --no-run), times it, scores our result and the
+authors' ``paper_final/best{i}_t_1000.png`` with :func:`dpst.metrics.score`, then writes
+
+* ``--json`` (benchmarks/results/quality.json): per-pair metrics, wall times, settings, machine, commit,
+  command, and a cache of the authors' scores (keyed by file hash, so they are computed once);
+* ``--doc`` (docs/benchmarks.md): the section between ``<!-- quality:begin -->`` and
+  ``<!-- quality:end -->`` (a table, summary figures, two scatter plots and contact sheets in img/).
+
+Resumable: an id whose ``out{i}.png`` exists in --out, made with the same configuration (recorded in
+``--out/run.json``), is not run again, and its scores are reused while the file is unchanged.
+
+    python benchmarks/quality.py --pairs ../shared/examples --ids 1-20 --out benchmarks/runs/default
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "src" / "dpst").is_dir():  # benchmark the working tree, installed or not
+    sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from sheets import contact_sheet  # noqa: E402
+
+from dpst.config import Config  # noqa: E402
+from dpst.metrics import score  # noqa: E402
+from dpst.vgg import WeightsError  # noqa: E402
+
+METRICS = ("affine_rms", "style_swd", "style_gram")
+BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
+SHEET_ROWS = 10  # pairs per contact sheet
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+def parse_ids(spec: str) -> list[int]:
+    """'1-3,7' → [1, 2, 3, 7]."""
+    ids: list[int] = []
+    try:
+        for part in spec.split(","):
+            lo, _, hi = part.strip().partition("-")
+            ids += range(int(lo), int(hi or lo) + 1)
+    except ValueError:
+        raise ValueError(f"--ids {spec!r}: expected numbers and ranges like 1-20 or 1,4,7-9") from None
+    return ids
+
+
+def _convert(text: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    return type(default)(text)
+
+
+def parse_settings(pairs: list[str], size: int | None) -> dict[str, Any]:
+    """Config overrides from ``--size`` and ``--set key=value`` (converted to the field's type)."""
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    aliases = {f.metadata.get("flag", f.name): f.name for f in fields.values()}
+    settings: dict[str, Any] = {} if size is None else {"size": size}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        key = aliases.get(key, key)
+        if not sep or key not in fields:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(fields)}")
+        try:
+            settings[key] = _convert(value.strip(), fields[key].default)
+        except ValueError as exc:
+            raise ValueError(f"--set {item!r}: {exc}") from None
+    return settings
+
+
+# --- provenance -----------------------------------------------------------------------------------
+
+
+def _device(cfg: Config) -> str:
+    import torch
+
+    if cfg.device != "auto":
+        return cfg.device
+    if torch.cuda.is_available():
+        return "cuda"
+    return "mps" if torch.backends.mps.is_available() else "cpu"
+
+
+def machine(cfg: Config) -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = _device(cfg)
+    info = {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def git_commit() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "src_dirty": bool(git("status", "--porcelain", "--", "src")),
+    }
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- running and scoring --------------------------------------------------------------------------
+
+
+def pair_files(root: Path, i: int) -> dict[str, Path]:
+    files = {
+        "content": root / f"input/in{i}.png",
+        "style": root / f"style/tar{i}.png",
+        "content_mask": root / f"segmentation/in{i}.png",
+        "style_mask": root / f"segmentation/tar{i}.png",
+        "authors": root / f"paper_final/best{i}_t_1000.png",
+    }
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"pair {i}: missing {', '.join(missing)} (is --pairs the examples folder?)")
+    return files
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def run_pair(files: dict[str, Path], cfg: Config, out: Path) -> float:
+    """Stylise one pair into ``out`` (written atomically); returns the wall time in seconds."""
+    import dpst
+
+    t0 = time.perf_counter()
+    image = dpst.stylize(
+        files["content"],
+        files["style"],
+        content_mask=files["content_mask"],
+        style_mask=files["style_mask"],
+        config=cfg,
+        callback=None,
+    )
+    wall = time.perf_counter() - t0
+    tmp = out.with_name(out.stem + ".part.png")
+    image.save(tmp)
+    os.replace(tmp, out)
+    return wall
+
+
+def cached_score(files: dict[str, Path], image: Path, cache: dict[str, Any], key: str) -> dict[str, float]:
+    """Score ``image`` unless ``cache[key]`` holds scores for a file with the same hash."""
+    digest = sha256(image)
+    hit = cache.get(key)
+    if not hit or hit.get("sha256") != digest or set(hit.get("scores", {})) != set(METRICS):
+        s = score(
+            files["content"], files["style"], image, files["content_mask"], files["style_mask"], gram=True
+        )
+        cache[key] = {"sha256": digest, "scores": s}
+    return cache[key]["scores"]
+
+
+def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+    """Run (or reuse) and score every pair; returns the results record."""
+    config = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    run_path, results_path = args.out / "run.json", args.json
+    run = read_json(run_path)
+    run.setdefault("pairs", {})
+    authors_cache = read_json(results_path).get("authors_cache", {})
+    pairs: dict[str, Any] = {}
+    for i in args.ids:
+        files, out, key = pair_files(args.pairs, i), args.out / f"out{i}.png", str(i)
+        rec = run["pairs"].get(key, {})
+        fresh = out.is_file() and rec.get("config") == config
+        if not args.no_run and not fresh:
+            print(f"pair {i:2d}: running", flush=True)
+            rec = {"config": config, "wall_s": run_pair(files, cfg, out)}
+            run["pairs"][key] = rec
+            write_json(run_path, run)
+        elif not out.is_file():
+            print(f"pair {i:2d}: no {out}, skipped", file=sys.stderr)
+            continue
+        elif not fresh:
+            print(
+                f"pair {i:2d}: {out.name} was made with other settings (or unrecorded ones)", file=sys.stderr
+            )
+        ours = cached_score(files, out, rec, "ours")
+        theirs = cached_score(files, files["authors"], authors_cache, key)
+        run["pairs"][key] = rec
+        write_json(run_path, run)
+        no_worse = all(ours[m] <= theirs[m] for m in METRICS)
+        pairs[key] = {"ours": ours, "authors": theirs, "wall_s": rec.get("wall_s"), "no_worse": no_worse}
+        print(f"pair {i:2d}: " + "  ".join(f"{m} {ours[m]:.2f}/{theirs[m]:.2f}" for m in METRICS), flush=True)
+    if not pairs:
+        raise ValueError(f"no pair could be scored: no outputs in {args.out} and nothing was run")
+    return {"pairs": pairs, "authors_cache": authors_cache, "config": config}
+
+
+def summarise(pairs: dict[str, Any]) -> dict[str, Any]:
+    """Means, the count of pairs no worse on all metrics, and the largest ratio ours/authors."""
+    mean = {
+        w: {m: float(np.mean([p[w][m] for p in pairs.values()])) for m in METRICS}
+        for w in ("ours", "authors")
+    }
+    ratios = {m: {k: p["ours"][m] / max(p["authors"][m], 1e-12) for k, p in pairs.items()} for m in METRICS}
+    worst = {m: max(r.items(), key=lambda kv: kv[1]) for m, r in ratios.items()}
+    walls = [p["wall_s"] for p in pairs.values() if p["wall_s"] is not None]
+    return {
+        "mean": mean,
+        "no_worse": sum(p["no_worse"] for p in pairs.values()),
+        "n": len(pairs),
+        "max_ratio": {m: {"pair": int(k), "ratio": v} for m, (k, v) in worst.items()},
+        "wall_s_total": float(sum(walls)) if walls else None,
+        "wall_s_mean": float(np.mean(walls)) if walls else None,
+    }
+
+
+# --- documentation ------------------------------------------------------------------------------
+
+
+def scatter(pairs: dict[str, Any], metric: str, out: Path) -> Path:
+    """affine_rms (x) against ``metric`` (y), the authors' and our point of each pair joined by a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=110)
+    for k, p in pairs.items():
+        xs, ys = (
+            [p["authors"]["affine_rms"], p["ours"]["affine_rms"]],
+            [p["authors"][metric], p["ours"][metric]],
+        )
+        ax.plot(xs, ys, color="0.75", lw=0.8, zorder=1)
+        ax.annotate(k, (xs[1], ys[1]), fontsize=7, xytext=(3, 2), textcoords="offset points")
+    for who, marker, label in (("authors", "o", "authors (paper)"), ("ours", "s", "dpst (ours)")):
+        ax.scatter(
+            [p[who]["affine_rms"] for p in pairs.values()],
+            [p[who][metric] for p in pairs.values()],
+            marker=marker,
+            s=22,
+            label=label,
+            zorder=2,
+        )
+    ax.set_xlabel("affine_rms (photorealism, lower is better)")
+    ax.set_ylabel(f"{metric} (style match, lower is better)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def sheets(pairs: dict[str, Any], root: Path, run_dir: Path, img_dir: Path) -> list[Path]:
+    """Contact sheets content | style | authors | ours, SHEET_ROWS pairs each."""
+    for old in img_dir.glob("quality_pairs_*.jpg"):
+        old.unlink()
+    ids = sorted(int(k) for k in pairs)
+    written = []
+    for start in range(0, len(ids), SHEET_ROWS):
+        chunk = ids[start : start + SHEET_ROWS]
+        rows = []
+        for i in chunk:
+            f = pair_files(root, i)
+            rows.append([f["content"], f["style"], f["authors"], run_dir / f"out{i}.png"])
+        out = img_dir / f"quality_pairs_{chunk[0]}-{chunk[-1]}.jpg"
+        labels = ["content", "style", "authors", "dpst (ours)"]
+        written.append(contact_sheet(rows, labels, out, row_labels=[f"pair {i}" for i in chunk]))
+    return written
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def markdown(results: dict[str, Any], images: list[Path], doc_dir: Path) -> str:
+    """The quality section of docs/benchmarks.md (without the markers)."""
+    pairs, s, mach, git = results["pairs"], results["summary"], results["machine"], results["git"]
+    rel = [os.path.relpath(p, doc_dir) for p in images]
+    head = "| pair | " + " | ".join(f"{m} ours | {m} authors" for m in METRICS) + " | wall s | no worse |"
+    lines = [
+        "## Quality against the authors' results",
+        "",
+        f"{s['n']} pairs of `shared/examples`, scored with `dpst.metrics` (the definitions of "
+        "`shared/eval/photometrics.py`; lower is better for all three): affine_rms = photorealism "
+        "(local affine fit to the content), style_swd = colour match per region, style_gram = texture "
+        "match per region (the paper's style loss). ✓ = ours no worse than the authors' on all three.",
+        "",
+        f"Settings: `{json.dumps(results['settings'])}` over the defaults of `dpst.Config` "
+        f"(full configuration in `{results['json']}`). Machine: {mach['cpu']}, {mach['cores']} cores, "
+        f"torch {mach['torch']}, device {mach['device']}{', ' + mach['gpu'] if 'gpu' in mach else ''}. "
+        f"Commit `{git['commit'][:10]}`{' (src modified)' if git['src_dirty'] else ''}, "
+        f"{results['date']}.",
+        "",
+        f"    {results['command']}",
+        "",
+        head,
+        "|---:|" + "---:|" * (2 * len(METRICS) + 1) + ":---:|",
+    ]
+    for k in sorted(pairs, key=int):
+        p = pairs[k]
+        cells = " | ".join(f"{_fmt(p['ours'][m])} | {_fmt(p['authors'][m])}" for m in METRICS)
+        lines.append(f"| {k} | {cells} | {_fmt(p['wall_s'], 0)} | {'✓' if p['no_worse'] else ''} |")
+    means = " | ".join(
+        f"**{_fmt(s['mean']['ours'][m])}** | **{_fmt(s['mean']['authors'][m])}**" for m in METRICS
+    )
+    lines.append(f"| mean | {means} | {_fmt(s['wall_s_mean'], 0)} | {s['no_worse']}/{s['n']} |")
+    worst = ", ".join(f"{m} {v['ratio']:.2f} (pair {v['pair']})" for m, v in s["max_ratio"].items())
+    lines += [
+        "",
+        f"Ours is no worse than the authors' on all three metrics in **{s['no_worse']} of {s['n']}** pairs. "
+        f"Largest ratio ours / authors: {worst}.",
+        "",
+        " ".join(f"![affine_rms against {m}]({r})" for m, r in zip(METRICS[1:], rel[:2], strict=True)),
+        "",
+        "Each grey line joins the authors' result of a pair to ours (numbered).",
+        "",
+        *(["Content | style | authors | ours:", ""] if rel[2:] else []),
+        *(f"![contact sheet]({r})" for r in rel[2:]),
+    ]
+    return "\n".join(lines)
+
+
+def update_doc(doc: Path, section: str) -> None:
+    """Replace what lies between the quality markers of ``doc`` (appending them if absent)."""
+    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
+    block = f"{BEGIN}\n{section.strip()}\n{END}"
+    if BEGIN in text and END in text:
+        before, rest = text.split(BEGIN, 1)
+        text = before + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=Path, required=True, help="the examples folder (input/, style/, ...)")
+    p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"), help="pair ids, e.g. 1-20 or 1,4,7-9")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/runs/default"), help="folder of our outputs")
+    p.add_argument("--size", type=int, default=700, help="long side to optimise at (Config.size)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a Config field")
+    p.add_argument("--json", type=Path, default=Path("benchmarks/results/quality.json"))
+    p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
+    p.add_argument("--no-run", action="store_true", help="only score and document existing outputs")
+    p.add_argument(
+        "--no-sheets", action="store_true", help="no contact sheets (they show the example photos)"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    try:
+        settings = parse_settings(args.set, args.size)
+        cfg = Config().updated(**settings)
+        args.out.mkdir(parents=True, exist_ok=True)
+        results = benchmark(args, cfg)
+        results.update(
+            settings=settings,
+            summary=summarise(results["pairs"]),
+            machine=machine(cfg),
+            git=git_commit(),
+            command=shlex.join(["python", os.path.relpath(__file__), *argv]),
+            date=datetime.date.today().isoformat(),
+            json=str(args.json),
+        )
+        write_json(args.json, results)
+        img = args.doc.parent / "img"
+        images = [scatter(results["pairs"], m, img / f"quality_{m}.png") for m in METRICS[1:]]
+        if not args.no_sheets:
+            images += sheets(results["pairs"], args.pairs, args.out, img)
+        update_doc(args.doc, markdown(results, images, args.doc.parent))
+    except (ValueError, FileNotFoundError, WeightsError) as exc:
+        print(f"quality.py: {exc}", file=sys.stderr)
+        return 2
+    s = results["summary"]
+    print(f"no worse on all three in {s['no_worse']}/{s['n']} pairs; wrote {args.json} and {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
