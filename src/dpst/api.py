@@ -1,0 +1,182 @@
+"""The public entry point: :func:`stylize` and the reusable :class:`Stylizer`.
+
+Orchestration only: it wires image I/O, masks, the VGG objective, L-BFGS, the photorealism term and
+the final filters together; the math lives in the modules it calls.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import io
+from .config import Config
+from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
+from .objective import Objective
+from .optimize import Interrupted, Progress, run_lbfgs, tensor_to_image
+from .vgg import VGGFeatures, load_weights
+
+Callback = Callable[[Progress], None]
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' → CUDA if present, else Apple MPS, else CPU.  An unavailable explicit choice is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available here")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("--device mps: Apple MPS is not available here")
+    return torch.device(name)
+
+
+@dataclass
+class Pair:
+    """A content/style pair prepared at the working size."""
+
+    content_full: np.ndarray  # (H, W, 3) the photo at its own size
+    content: np.ndarray  # (h, w, 3) at the working size
+    style: np.ndarray  # (hs, ws, 3) at the working size
+    content_labels: np.ndarray  # (h, w) int, -1 = no style guidance
+    style_labels: np.ndarray  # (hs, ws) int
+    ids: list[int]  # labels taking part in the style loss
+
+
+def _labels(mask, shape: tuple[int, int]) -> np.ndarray:
+    return resize_labels(labels_from_colors(io.load_mask(mask)), *shape)
+
+
+def prepare(content, style, content_mask=None, style_mask=None, size: int = 700) -> Pair:
+    """Load and resize a pair and its masks; decide which labels take part."""
+    if (content_mask is None) != (style_mask is None):
+        raise ValueError("give both masks (--content-mask and --style-mask) or neither")
+    if size < 32:
+        raise ValueError(f"--size {size}: too small; use at least 32")
+    c_full = io.load_image(content, "content")
+    s_full = io.load_image(style, "style")
+    c = io.resize(c_full, *io.fit_long_side(*c_full.shape[:2], size))
+    s = io.resize(s_full, *io.fit_long_side(*s_full.shape[:2], size))
+    if content_mask is None:
+        return Pair(c_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0])
+    c_lab, s_lab = _labels(content_mask, c.shape[:2]), _labels(style_mask, s.shape[:2])
+    ids, missing = match_labels(c_lab, s_lab)
+    if missing:
+        names = ", ".join(PALETTE_NAMES[k] for k in missing)
+        warnings.warn(f"content-mask regions absent from the style mask get no style: {names}", stacklevel=3)
+    if not ids:
+        warnings.warn("the masks share no region; using the whole images as one region", stacklevel=3)
+        return Pair(c_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0])
+    return Pair(c_full, c, s, c_lab, s_lab, ids)
+
+
+def _tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(device)
+
+
+class Stylizer:
+    """Holds the VGG network (loaded once) and runs stylisations with it."""
+
+    def __init__(self, config: Config = Config()) -> None:
+        self.config = config
+        self.device = pick_device(config.device)
+        self.net = VGGFeatures(load_weights(config.weights or None)).to(self.device)
+
+    def __call__(
+        self,
+        content: io.ImageLike,
+        style: io.ImageLike,
+        *,
+        content_mask: io.ImageLike | None = None,
+        style_mask: io.ImageLike | None = None,
+        config: Config | None = None,
+        callback: Callback | None = None,
+    ) -> Image.Image:
+        cfg = config or self.config
+        pair = prepare(content, style, content_mask, style_mask, cfg.size)
+        torch.manual_seed(cfg.seed)
+        try:
+            x = self.optimise(pair, cfg, callback)
+        except Interrupted as stop:
+            # Ctrl-C: hand back what we have, at the size asked for, without the slow finish.
+            h, w = _output_shape(pair.content_full, cfg)
+            raise Interrupted(io.resize(stop.image, h, w)) from None
+        return io.to_pil(self.finish(pair, x, cfg))
+
+    def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> torch.Tensor:
+        """Stage 1 (segmented neural style), then stage 2 (+ photorealism term)."""
+        dev = self.device
+        content, style = _tensor(pair.content, dev), _tensor(pair.style, dev)
+        objective = Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids)
+        weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
+        x = content if cfg.init == "content" else torch.rand_like(content)
+        x = run_lbfgs(x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback)
+        if cfg.stage2 and cfg.steps(2) > 0:
+            objective.add_term("photo", photorealism_term(pair.content, dev))
+            weights["photo"] = cfg.photo_weight
+            x = run_lbfgs(x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback)
+        return x
+
+    def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:
+        """Local affine filter at the working size, then carry the result to the output size."""
+        guide = _tensor(pair.content, self.device)
+        if cfg.filter or cfg.refine_detail or _output_shape(pair.content_full, cfg) != tuple(x.shape[-2:]):
+            from .affine import affine_upsample, local_affine_filter, refine_detail
+        if cfg.filter:
+            x = local_affine_filter(x, guide, radius=cfg.f_radius, edge=cfg.f_edge)
+        h, w = _output_shape(pair.content_full, cfg)
+        if (h, w) != tuple(x.shape[-2:]):
+            full = pair.content_full if (h, w) == pair.content_full.shape[:2] else io.resize(pair.content_full, h, w)
+            x = affine_upsample(_tensor(full, self.device), guide, x)
+            guide = _tensor(full, self.device)
+        if cfg.refine_detail:
+            x = refine_detail(x, guide)
+        return tensor_to_image(x.clamp(0, 1))
+
+
+def photorealism_term(content: np.ndarray, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """λ-free photorealism term Σ_c V_cᵀ M_I V_c with M_I the matting Laplacian of the content at the
+    size being optimised (a Laplacian of another size would be wrong)."""
+    from .laplacian import LaplacianTerm, matting_laplacian
+
+    return LaplacianTerm(matting_laplacian(content.astype(np.float64)), device=device)
+
+
+def _output_shape(content_full: np.ndarray, cfg: Config) -> tuple[int, int]:
+    h, w = content_full.shape[:2]
+    return (h, w) if cfg.output_size <= 0 else io.fit_long_side(h, w, cfg.output_size)
+
+
+_DEFAULT: dict[tuple[str, str], Stylizer] = {}
+
+
+def stylize(
+    content: io.ImageLike,
+    style: io.ImageLike,
+    *,
+    content_mask: io.ImageLike | None = None,
+    style_mask: io.ImageLike | None = None,
+    config: Config = Config(),
+    callback: Callback | None = None,
+) -> Image.Image:
+    """Repaint ``content`` in the look of ``style`` and return the result as an RGB PIL image.
+
+    content, style, masks: paths, PIL images or arrays.  Masks are colour-coded PNGs (the nine colours
+    of the DPST release); give both or neither.  ``callback`` receives a :class:`Progress` after every
+    step.  Ctrl-C raises :class:`Interrupted` carrying the current image."""
+    key = (config.weights, config.device)
+    if key not in _DEFAULT:
+        _DEFAULT[key] = Stylizer(config)
+    return _DEFAULT[key](
+        content, style, content_mask=content_mask, style_mask=style_mask, config=config, callback=callback
+    )

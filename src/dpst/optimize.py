@@ -1,0 +1,109 @@
+"""L-BFGS over the image, kept in [0, 1] by construction.
+
+The image is parametrised as x = sigmoid(z) and L-BFGS runs on z.  Why: unconstrained L-BFGS on x
+drifts out of range (measured on pair 9: after 300 steps 30% of pixels lay in −1.7..1.1, and clamping
+on save threw the style away); the reference code hid that by stretching the image on save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import os
+
+import numpy as np
+import torch
+
+# Pixels start at most this far inside (0, 1): sigmoid'(logit(0.01)) ≈ 0.01, small enough to
+# keep blacks black, large enough for L-BFGS to move them.
+_MARGIN = 0.01
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the library reports after each L-BFGS step of each stage."""
+
+    stage: int  # 1 = segmented neural style, 2 = + photorealism term
+    step: int  # 1-based step within the stage
+    total: int  # steps planned for the stage
+    losses: Mapping[str, float]  # weighted value of every term, and "total"
+    image: Callable[[], np.ndarray]  # the current image, float (H, W, 3) in [0, 1], on demand
+
+
+class Interrupted(Exception):
+    """Raised when the optimisation is stopped by Ctrl-C; carries the current image (H, W, 3)."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        super().__init__("interrupted")
+        self.image = image
+
+
+def to_logits(x: torch.Tensor) -> torch.Tensor:
+    return torch.logit(x.clamp(_MARGIN, 1.0 - _MARGIN))
+
+
+def tensor_to_image(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) tensor → float32 (H, W, 3) array."""
+    return x.detach()[0].permute(1, 2, 0).float().cpu().numpy()
+
+
+def run_lbfgs(
+    x0: torch.Tensor,
+    terms: Callable[[torch.Tensor], Mapping[str, torch.Tensor]],
+    weights: Mapping[str, float],
+    steps: int,
+    *,
+    history: int = 50,
+    stage: int = 1,
+    callback: Callable[[Progress], None] | None = None,
+) -> torch.Tensor:
+    """Minimise Σ_t weights[t]·terms(x)[t] over x = sigmoid(z), starting from x0 (1, 3, H, W).
+
+    One objective evaluation per step (no line search, as in the reference code).  Returns the final
+    image.  Ctrl-C raises :class:`Interrupted` with the current image."""
+    param = os.environ.get("DPST_PARAM", "sigmoid")
+    if param == "sigmoid":
+        z = to_logits(x0.detach()).contiguous().requires_grad_(True)
+        image = torch.sigmoid
+    else:
+        z = x0.detach().clone().contiguous().requires_grad_(True)
+        pw = float(os.environ.get("DPST_PW", "1000"))
+
+        def image(t):
+            return t
+
+        _terms = terms
+
+        def terms(x):
+            d = _terms(x)
+            d["range"] = pw * (x - x.clamp(0, 1)).pow(2).mean()
+            return d
+
+        weights = {**weights, "range": 1.0}
+    opt = torch.optim.LBFGS(
+        [z], lr=1.0, max_iter=1, history_size=history, tolerance_grad=0.0, tolerance_change=0.0
+    )
+    last: dict[str, float] = {}
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        values = terms(image(z))
+        loss = sum(weights[k] * v for k, v in values.items())
+        loss.backward()
+        last.clear()
+        last.update({k: weights[k] * float(v.detach()) for k, v in values.items()})
+        last["total"] = float(loss.detach())
+        return loss
+
+    def current() -> np.ndarray:
+        return tensor_to_image(image(z))
+
+    try:
+        for step in range(1, steps + 1):
+            opt.step(closure)
+            if callback is not None:
+                callback(Progress(stage, step, steps, dict(last), current))
+    except KeyboardInterrupt:
+        raise Interrupted(current()) from None
+    return image(z).detach()
