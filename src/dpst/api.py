@@ -19,7 +19,7 @@ from .config import Config
 from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
 from .objective import Objective
 from .optimize import Interrupted, Progress, run_lbfgs, tensor_to_image
-from .vgg import VGGFeatures, load_weights
+from .vgg import VGGFeatures, convert_state_dict, load_weights
 
 Callback = Callable[[Progress], None]
 
@@ -87,10 +87,13 @@ def _tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 class Stylizer:
     """Holds the VGG network (loaded once) and runs stylisations with it."""
 
-    def __init__(self, config: Config = Config()) -> None:
+    def __init__(self, config: Config = Config(), weights: dict | None = None) -> None:
+        """weights: a state dict in any layout :func:`dpst.vgg.convert_state_dict` knows; default:
+        found by :func:`dpst.vgg.load_weights` from ``config.weights``."""
         self.config = config
         self.device = pick_device(config.device)
-        self.net = VGGFeatures(load_weights(config.weights or None)).to(self.device)
+        sd = convert_state_dict(weights) if weights is not None else load_weights(config.weights or None)
+        self.net = VGGFeatures(sd).to(self.device)
 
     def __call__(
         self,

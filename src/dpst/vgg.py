@@ -82,6 +82,8 @@ def _from_torchvision(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 def convert_state_dict(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Detect the layout of a VGG-19 state dict by its keys and convert it to dpst's internal form."""
+    if "input.weight" in sd and "relu1_1.weight" in sd:  # dpst's own layout (e.g. random_weights)
+        return dict(sd)
     if "0.weight" in sd and "42.weight" in sd:
         return _from_normalised(sd)
     if "features.0.weight" in sd and "features.28.weight" in sd:
