@@ -23,7 +23,7 @@ from torch import Tensor
 __all__ = ["affine_upsample", "guided_coefficients", "guided_filter", "local_affine_filter", "refine_detail"]
 
 
-def guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, *, tile_rows: int = 512) -> Tensor:
+def guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, *, tile_rows: int = 256) -> Tensor:
     """Guided filter (He et al. 2010): ``q_i = mean_k(a_k)^T I_i + mean_k(b_k)``.
 
     Box means are taken over the ``(2r+1)^2`` window clipped to the image and divided by the number
@@ -75,7 +75,7 @@ def local_affine_filter(
     fit_radius: int = 1,
     reg: float = 1e-3,
     *,
-    tile_rows: int = 64,
+    tile_rows: int = 128,
 ) -> Tensor:
     """DPST's final edge-aware filter: locally fitted affine colour maps, bilaterally smoothed.
 
@@ -102,8 +102,9 @@ def local_affine_filter(
         edge: range sigma ``sigma_r`` (> 0); smaller keeps edges sharper.
         fit_radius: radius of the least-squares windows (>= 1).
         reg: ridge ``reg`` on the linear part of the fit (> 0).
-        tile_rows: output rows per tile; peak extra memory is about
-            ``(tile_rows + 2 R + 2 f) * W * 60`` elements.
+        tile_rows: output rows per tile.  Peak extra memory grows with ``tile_rows * W``, not with
+            ``H``: measured ~70-120 MiB at W = 700 and ~160 MiB at W = 2000 with the default 128.
+            128 was fastest at 700x467 (1.2 s on 2 free cores, 2.2 s on one; 32 rows: 1.7 s / 3.5 s).
 
     Returns:
         ``(B, 3, H, W)`` filtered image.
@@ -149,9 +150,9 @@ def refine_detail(result: Tensor, content: Tensor, radius: int = 8, eps: float =
     """
     _check_pair(content, result, "refine_detail", ("content", "result"), same_channels=True)
     _check_window(radius, eps, "radius", "eps", min_radius=1)
-    flat = content.flatten(0, 1).unsqueeze(1)  # channels as batch items: (B*C, 1, H, W)
-    base = guided_filter(flat, flat, radius, eps).reshape(content.shape)
-    return (result + (content - base)).clamp_(0.0, 1.0)
+    flat = content.flatten(0, 1)  # channels as batch items: (B*C, H, W)
+    base = _map_row_tiles(lambda p: _self_guided(p, radius, eps), (flat,), halo=2 * radius, tile_rows=256)
+    return (result + (content - base.reshape(content.shape))).clamp_(0.0, 1.0)
 
 
 def affine_upsample(
@@ -169,7 +170,8 @@ def affine_upsample(
     size (:func:`guided_coefficients`), upsamples them bilinearly (``align_corners=False``, as
     ``F.interpolate``) and applies them to ``content_full``: ``out = A_up content_full + b_up``.
     Work is done in tiles of ``tile_rows`` full-size rows, so the extra memory is about
-    ``50 * tile_rows * W_full`` elements plus the small-size coefficients.  The result is not clamped.
+    ``30 * tile_rows * W_full`` elements plus ~40 maps at the small size (measured: 176 MiB besides the
+    137 MiB output for 700x525 -> 4000x3000 in float32).  The result is not clamped.
 
     Args:
         content_full: ``(B, 3, H, W)`` content photo at full size.
@@ -195,18 +197,17 @@ def affine_upsample(
     a, b = _guided_coefficients(content_small, result_small, radius, eps)
     coef = torch.cat([a.flatten(1, 2), b], dim=1)  # (B, 3C + C, h, w)
     c = result_small.shape[1]
-    (h, w), (hf, wf) = content_small.shape[-2:], content_full.shape[-2:]
-    x0, x1, wx = _linear_taps(wf, w, coef)
+    h, (hf, wf) = content_small.shape[-2], content_full.shape[-2:]
     y0, y1, wy = _linear_taps(hf, h, coef)
     out = content_full.new_empty(content_full.shape[0], c, hf, wf)
     for t0 in range(0, hf, tile_rows):
         t1 = min(t0 + tile_rows, hf)
-        ty = wy[t0:t1, None]
-        rows = torch.lerp(coef[:, :, y0[t0:t1]], coef[:, :, y1[t0:t1]], ty)  # (B, 4C, T, w)
-        full = torch.lerp(rows[..., x0], rows[..., x1], wx)  # (B, 4C, T, W)
-        out[:, :, t0:t1] = _apply_affine(
-            full[:, : 3 * c].unflatten(1, (c, 3)), full[:, 3 * c :], content_full[:, :, t0:t1]
-        )
+        rows = torch.lerp(coef[:, :, y0[t0:t1]], coef[:, :, y1[t0:t1]], wy[t0:t1, None])  # (B, 4C, T, w)
+        # along x, F.interpolate's own kernel: 2.4x faster than gathering the two taps and lerping
+        full = F.interpolate(rows.flatten(1, 2), size=wf, mode="linear", align_corners=False)
+        full = full.unflatten(1, (4 * c, t1 - t0))  # (B, 4C, T, W)
+        a, b = full[:, : 3 * c].unflatten(1, (c, 3)), full[:, 3 * c :]
+        out[:, :, t0:t1] = _apply_affine(a, b, content_full[:, :, t0:t1])
     return out
 
 
@@ -214,25 +215,34 @@ def affine_upsample(
 
 
 def _box_mean(x: Tensor, radius: int) -> Tensor:
-    """Mean of ``x`` over the ``(2r+1)^2`` window clipped to the image.  ``(..., H, W)``.
-
-    Separable: the clipped window is a product of row and column ranges, so the mean along rows of
-    the means along columns is exact.
-    """
-    k = 2 * radius + 1
-    y = x.reshape(1, -1, *x.shape[-2:])
-    y = F.avg_pool2d(y, (1, k), stride=1, padding=(0, radius), count_include_pad=False)
-    y = F.avg_pool2d(y, (k, 1), stride=1, padding=(radius, 0), count_include_pad=False)
-    return y.reshape(x.shape)
+    """Mean of ``x`` over the ``(2r+1)^2`` window clipped to the image.  ``(..., H, W)``."""
+    return _box(x, radius, mean=True)
 
 
 def _box_sum(x: Tensor, radius: int) -> Tensor:
     """Sum of ``x`` over the ``(2r+1)^2`` window clipped to the image.  ``(..., H, W)``."""
-    k = 2 * radius + 1
-    y = x.reshape(1, -1, *x.shape[-2:])
-    y = F.avg_pool2d(y, (1, k), stride=1, padding=(0, radius), count_include_pad=True)
-    y = F.avg_pool2d(y, (k, 1), stride=1, padding=(radius, 0), count_include_pad=True)
-    return y.reshape(x.shape) * (k * k)
+    return _box(x, radius, mean=False)
+
+
+def _box(x: Tensor, radius: int, mean: bool) -> Tensor:
+    """Separable box filter by cumulative sums: O(1) per pixel whatever the radius.
+
+    The clipped window is a product of a row range and a column range, so filtering rows then
+    columns (dividing each by its own count of valid pixels for the mean) is exact.  Sums run in
+    float64: a float32 cumulative sum over 4000 pixels would lose ~1e-4 absolute, the size of the
+    ``eps`` the callers add to variances.  1.6x faster than ``avg_pool2d`` at r = 8.
+    """
+    y = x.to(torch.float32 if x.device.type == "mps" else torch.float64)  # MPS has no float64
+    for dim in (-1, -2):
+        n = y.shape[dim]
+        c = F.pad(torch.cumsum(y, dim), (1, 0) if dim == -1 else (0, 0, 1, 0))  # c[i] = sum of y[:i]
+        i = torch.arange(n, device=x.device)
+        hi, lo = (i + radius + 1).clamp_(max=n), (i - radius).clamp_(min=0)
+        y = c.index_select(dim, hi) - c.index_select(dim, lo)
+        if mean:
+            count = (hi - lo).to(y.dtype)
+            y = y / (count if dim == -1 else count[:, None])
+    return y.to(x.dtype)
 
 
 def _affine_fit(guide: Tensor, src: Tensor, radius: int, eps: float | Tensor) -> tuple[Tensor, Tensor]:
@@ -268,6 +278,17 @@ def _guided_coefficients(guide: Tensor, src: Tensor, radius: int, eps: float) ->
     return _box_mean(a, radius), _box_mean(b, radius)
 
 
+def _self_guided(p: Tensor, radius: int, eps: float) -> Tensor:
+    """Gray guided filter of ``p (..., H, W)`` guided by itself: ``a = var / (var + eps)``.
+
+    Same result as ``guided_filter(p, p)`` with a 1-channel guide, with 4 box filters instead of 6.
+    """
+    mean = _box_mean(p, radius)
+    var = _box_mean(p * p, radius) - mean * mean
+    a = var / (var + eps)
+    return _box_mean(a, radius) * p + _box_mean(mean - a * mean, radius)
+
+
 def _apply_affine(a: Tensor, b: Tensor, guide: Tensor) -> Tensor:
     """``sum_j a[..., c, j, :, :] * guide[..., j, :, :] + b[..., c, :, :]``: ``a (.., C, G, H, W)``."""
     return (a * guide.unsqueeze(-4)).sum(-3) + b
@@ -299,7 +320,9 @@ def _joint_bilateral(coef: Tensor, guide: Tensor, row0: int, rows: int, radius: 
             a, b = max(p_lo, row0), min(p_hi, row0 + rows)
             if a < b:
                 wp = wgt[a - p_lo : b - p_lo]
-                num[:, a - row0 : b - row0, x_lo:x_hi].addcmul_(coef[:, a + dy : b + dy, x_lo + dx : x_hi + dx], wp)
+                num[:, a - row0 : b - row0, x_lo:x_hi].addcmul_(
+                    coef[:, a + dy : b + dy, x_lo + dx : x_hi + dx], wp
+                )
                 den[a - row0 : b - row0, x_lo:x_hi].add_(wp)
             if dy == 0 and dx == 0:
                 continue
@@ -317,6 +340,7 @@ def _linear_taps(n_out: int, n_in: int, like: Tensor) -> tuple[Tensor, Tensor, T
     """Source indices ``i0, i1`` and weights ``t`` of 1-D linear interpolation, ``align_corners=False``.
 
     Same convention as ``F.interpolate``: ``src = (dst + 0.5) * n_in / n_out - 0.5`` clamped at 0.
+    Used along the rows of a tile, which ``F.interpolate`` cannot start at an offset.
     """
     src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp_(min=0.0)
     i0 = src.floor().long().clamp_(max=n_in - 1)
@@ -400,8 +424,8 @@ def _check_pair(
         raise ValueError(f"{fn}: {names[0]} {f} and {names[1]} {s} must have the same {what}")
     if first.dtype != second.dtype or first.device != second.device:
         raise ValueError(
-            f"{fn}: {names[0]} ({first.dtype}, {first.device}) and {names[1]} ({second.dtype}, {second.device}) "
-            "must share dtype and device"
+            f"{fn}: {names[0]} ({first.dtype}, {first.device}) and {names[1]} "
+            f"({second.dtype}, {second.device}) must share dtype and device"
         )
 
 
