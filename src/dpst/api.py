@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from . import io
+from .colour import region_colour_transfer
 from .config import Config
 from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
 from .objective import Objective
@@ -122,7 +123,7 @@ class Stylizer:
         content, style = _tensor(pair.content, dev), _tensor(pair.style, dev)
         objective = Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids)
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
-        x = content if cfg.init == "content" else torch.rand_like(content)
+        x = _tensor(initial_image(pair, cfg.init), dev) if cfg.init != "noise" else torch.rand_like(content)
         x = run_lbfgs(x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback)
         if cfg.stage2 and cfg.steps(2) > 0:
             objective.add_term("photo", photorealism_term(pair.content, dev))
@@ -145,6 +146,16 @@ class Stylizer:
         if cfg.refine_detail:
             x = refine_detail(x, guide)
         return tensor_to_image(x.clamp(0, 1))
+
+
+def initial_image(pair: Pair, init: str) -> np.ndarray:
+    """Stage 1's start: the content photo, or (default) the content with each region's colours moved
+    to the style region's by a linear colour transfer (see :mod:`dpst.colour`)."""
+    if init == "content":
+        return pair.content
+    if init == "transfer":
+        return region_colour_transfer(pair.content, pair.style, pair.content_labels, pair.style_labels, pair.ids)
+    raise ValueError(f"unknown init {init!r}; use transfer, content or noise")
 
 
 def photorealism_term(content: np.ndarray, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -29,11 +29,15 @@ class Config:
     stage1_iterations: int = field(default=-1, metadata={"help": "steps of stage 1; -1 = --iterations"})
     stage2_iterations: int = field(default=-1, metadata={"help": "steps of stage 2; -1 = --iterations"})
     seed: int = field(default=0, metadata={"help": "random seed"})
-    init: str = field(default="content", metadata={"help": "start image: content|noise", "choices": ("content", "noise")})
+    init: str = field(
+        default="transfer",
+        metadata={"help": "stage 1's start: transfer (content, colours moved region by region to the "
+                  "style's), content, or noise (the paper)", "choices": ("transfer", "content", "noise")},
+    )
     history: int = field(default=50, metadata={"help": "L-BFGS history size"})
     # loss weights (relative-error losses, see dpst.losses)
     content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
-    style_weight: float = field(default=1.0, metadata={"help": "weight of the style term"})
+    style_weight: float = field(default=10.0, metadata={"help": "weight of the style term"})
     tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
     photo_weight: float = field(
         default=1.0, metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"}

@@ -95,7 +95,7 @@ def load_mask(src: ImageLike) -> np.ndarray:
     if isinstance(src, (str, os.PathLike)):
         im = _open(Path(src))
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    rgb = load_image(src, "mask") if not isinstance(src, Image.Image) else _to_rgb(src)
+    rgb = _from_array(src) if isinstance(src, np.ndarray) else _to_rgb(src)
     return np.round(rgb * 255).astype(np.uint8)
 
 

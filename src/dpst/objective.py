@@ -32,13 +32,14 @@ class Objective:
         dev = content.device
         c_masks = propagate(one_hot(content_labels, ids).to(dev), ops)
         s_masks = propagate(one_hot(style_labels, ids).to(dev), ops)
-        self.masks = {name: c_masks[name] for name in STYLE_LAYERS}
+        self.regions = {name: [losses.region(m) for m in c_masks[name]] for name in STYLE_LAYERS}
         counts = torch.tensor([float((content_labels == k).sum()) for k in ids])
         self.label_weights = (counts / counts.sum()).tolist()
         with torch.no_grad():
             self.content_target = net(content, [CONTENT_LAYER])[CONTENT_LAYER]
             s_feats = net(style, STYLE_LAYERS)
-            self.style_targets = losses.style_targets(s_feats, {n: s_masks[n] for n in STYLE_LAYERS})
+            s_regions = {name: [losses.region(m) for m in s_masks[name]] for name in STYLE_LAYERS}
+            self.style_targets = losses.style_targets(s_feats, s_regions)
         self.extra: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
 
     def add_term(self, name: str, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -50,7 +51,7 @@ class Objective:
         out = {
             "content": losses.content_loss(feats[CONTENT_LAYER], self.content_target),
             "style": losses.style_loss(
-                {n: feats[n] for n in STYLE_LAYERS}, self.masks, self.style_targets, self.label_weights
+                {n: feats[n] for n in STYLE_LAYERS}, self.regions, self.style_targets, self.label_weights
             ),
             "tv": losses.tv_loss(x),
         }

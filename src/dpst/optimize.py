@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import os
-
 import numpy as np
 import torch
 
@@ -62,25 +60,8 @@ def run_lbfgs(
 
     One objective evaluation per step (no line search, as in the reference code).  Returns the final
     image.  Ctrl-C raises :class:`Interrupted` with the current image."""
-    param = os.environ.get("DPST_PARAM", "sigmoid")
-    if param == "sigmoid":
-        z = to_logits(x0.detach()).contiguous().requires_grad_(True)
-        image = torch.sigmoid
-    else:
-        z = x0.detach().clone().contiguous().requires_grad_(True)
-        pw = float(os.environ.get("DPST_PW", "1000"))
-
-        def image(t):
-            return t
-
-        _terms = terms
-
-        def terms(x):
-            d = _terms(x)
-            d["range"] = pw * (x - x.clamp(0, 1)).pow(2).mean()
-            return d
-
-        weights = {**weights, "range": 1.0}
+    z = to_logits(x0.detach()).contiguous().requires_grad_(True)
+    image = torch.sigmoid
     opt = torch.optim.LBFGS(
         [z], lr=1.0, max_iter=1, history_size=history, tolerance_grad=0.0, tolerance_change=0.0
     )

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import dpst
+from dpst.api import Stylizer, prepare
+from dpst.masks import PALETTE
+from dpst.vgg import random_weights
+
+from .conftest import photo
+
+FAST = dpst.Config(size=48, iterations=15, stage2=False, filter=False, style_weight=10.0)
+
+
+def _mask(h: int, w: int, left: int, right: int) -> np.ndarray:
+    m = np.empty((h, w, 3), np.uint8)
+    m[:, : w // 2] = PALETTE[left]
+    m[:, w // 2 :] = PALETTE[right]
+    return m
+
+
+def test_end_to_end_tiny_network_lowers_the_loss():
+    seen = []
+    out = Stylizer(FAST, weights=random_weights())(photo(48, 64), photo(40, 40, 1), callback=seen.append)
+    assert isinstance(out, Image.Image) and out.size == (64, 48)
+    totals = [p.losses["total"] for p in seen]
+    assert [p.step for p in seen] == list(range(1, 16)) and {p.stage for p in seen} == {1}
+    assert totals[-1] < 0.5 * totals[0]
+    assert set(seen[0].losses) >= {"content", "style", "tv", "total"}
+    img = seen[-1].image()
+    assert img.shape == (36, 48, 3) and 0 <= img.min() and img.max() <= 1  # in range by construction
+
+
+def test_seeded_runs_are_reproducible():
+    cfg = FAST.updated(iterations=3, init="noise")
+    s = Stylizer(cfg, weights=random_weights())
+    a = np.asarray(s(photo(), photo(seed=1)))
+    b = np.asarray(s(photo(), photo(seed=1)))
+    assert np.array_equal(a, b)
+
+
+def test_masks_guide_regions_and_missing_labels_warn():
+    c_mask, s_mask = _mask(48, 64, 0, 4), _mask(40, 40, 0, 1)  # red (4) is absent from the style
+    with pytest.warns(UserWarning, match="red"):
+        pair = prepare(photo(48, 64), photo(40, 40, 1), c_mask, s_mask, size=48)
+    assert pair.ids == [0]
+    s = Stylizer(FAST.updated(iterations=2), weights=random_weights())
+    with pytest.warns(UserWarning, match="red"):
+        s(photo(48, 64), photo(40, 40, 1), content_mask=c_mask, style_mask=s_mask)
+
+
+def test_mask_size_mismatch_is_resized():
+    pair = prepare(photo(48, 64), photo(40, 40, 1), _mask(24, 32, 0, 1), _mask(80, 80, 0, 1), size=48)
+    assert pair.content_labels.shape == (36, 48) and pair.style_labels.shape == (48, 48)
+    assert pair.ids == [0, 1]
+
+
+def test_one_mask_only_is_an_error():
+    with pytest.raises(ValueError, match="both masks"):
+        prepare(photo(), photo(), _mask(48, 64, 0, 1), None)
+
+
+def test_output_size_option():
+    out = Stylizer(FAST.updated(iterations=1, output_size=40), weights=random_weights())(photo(48, 64), photo())
+    assert out.size == (40, 30)
+
+
+@pytest.mark.weights
+def test_real_weights_64px_moves_toward_the_style(real_weights):
+    from dpst.metrics import score
+
+    content, style = photo(48, 64), photo(48, 64, seed=7)[..., ::-1].copy()
+    cfg = dpst.Config(size=64, iterations=30, stage2=False, filter=False, style_weight=10.0)
+    out = Stylizer(cfg, weights=real_weights)(content, style)
+    before = score(content, style, content, gram=False)["style_swd"]
+    after = score(content, style, out, gram=False)["style_swd"]
+    assert after < 0.8 * before
