@@ -159,11 +159,16 @@ def initial_image(pair: Pair, init: str) -> np.ndarray:
 
 
 def photorealism_term(content: np.ndarray, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """λ-free photorealism term Σ_c V_cᵀ M_I V_c with M_I the matting Laplacian of the content at the
-    size being optimised (a Laplacian of another size would be wrong)."""
+    """The photorealism term (Luan et al. eq. 3) per pixel: Σ_c V_cᵀ M_I V_c / N, with M_I the matting
+    Laplacian of the content at the size being optimised (a Laplacian of another size would be wrong).
+
+    Departure: dividing by the pixel count N makes λ mean the same at every working size; our other
+    terms are size-free too."""
     from .laplacian import LaplacianTerm, matting_laplacian
 
-    return LaplacianTerm(matting_laplacian(content.astype(np.float64)), device=device)
+    term = LaplacianTerm(matting_laplacian(content.astype(np.float64)), device=device)
+    per_pixel = 1.0 / (content.shape[0] * content.shape[1])
+    return lambda x: term(x, weight=per_pixel)
 
 
 def _output_shape(content_full: np.ndarray, cfg: Config) -> tuple[int, int]:

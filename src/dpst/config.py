@@ -40,7 +40,7 @@ class Config:
     style_weight: float = field(default=10.0, metadata={"help": "weight of the style term"})
     tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
     photo_weight: float = field(
-        default=1.0, metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"}
+        default=3000.0, metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"}
     )
     stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
     # final filter

@@ -34,7 +34,7 @@ def relative_sq_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (x - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
 
 
-Region = tuple[torch.Tensor, torch.Tensor]  # (indices of the mask's support, mask values there)
+Region = tuple  # (indices of the mask's support, mask values there), or (None, mass) for an all-ones mask
 
 
 def region(mask: torch.Tensor, threshold: float = 1e-6) -> Region:
@@ -43,6 +43,8 @@ def region(mask: torch.Tensor, threshold: float = 1e-6) -> Region:
     A region's Gram only needs its own pixels: with K regions this makes the K masked Grams cost
     about one full Gram instead of K."""
     flat = mask.reshape(-1)
+    if bool((flat == 1).all()):
+        return None, flat.sum()
     idx = torch.nonzero(flat > threshold).reshape(-1)
     return idx, flat[idx]
 
@@ -50,7 +52,10 @@ def region(mask: torch.Tensor, threshold: float = 1e-6) -> Region:
 def region_gram(features: torch.Tensor, reg: Region) -> torch.Tensor:
     """:func:`masked_gram` restricted to the mask's support (same value, less work)."""
     idx, m = reg
-    f = features.reshape(features.shape[-3], -1).index_select(1, idx) * m
+    f = features.reshape(features.shape[-3], -1)
+    if idx is None:
+        return f @ f.T / m
+    f = f.index_select(1, idx) * m
     return f @ f.T / m.sum().clamp_min(1e-8)
 
 
