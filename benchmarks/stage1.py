@@ -45,24 +45,39 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     rows, table = [], []
     for i in a.ids:
-        src = {k: a.pairs / f"{d}/{n}{i}.png" for k, d, n in
-               [("c", "input", "in"), ("s", "style", "tar"), ("cm", "segmentation", "in"),
-                ("sm", "segmentation", "tar")]}
+        src = {
+            k: a.pairs / f"{d}/{n}{i}.png"
+            for k, d, n in [
+                ("c", "input", "in"),
+                ("s", "style", "tar"),
+                ("cm", "segmentation", "in"),
+                ("sm", "segmentation", "tar"),
+            ]
+        }
         theirs, ours = a.pairs / f"paper_stage1/out{i}_t_1000.png", a.out / f"out{i}.png"
         wall = float("nan")
         if not ours.exists():
             t = time.perf_counter()
-            dpst.stylize(src["c"], src["s"], content_mask=src["cm"], style_mask=src["sm"], config=cfg).save(ours)
+            dpst.stylize(src["c"], src["s"], content_mask=src["cm"], style_mask=src["sm"], config=cfg).save(
+                ours
+            )
             wall = time.perf_counter() - t
         s_t = score(src["c"], src["s"], theirs, src["cm"], src["sm"])
         s_o = score(src["c"], src["s"], ours, src["cm"], src["sm"])
         print(f"pair {i}: theirs {s_t} ours {s_o} wall {wall:.0f}s", flush=True)
-        table.append(f"| {i} | " + " | ".join(f"{s_t[k]:.2f} / {s_o[k]:.2f}" for k in s_t) + f" | {wall:.0f} |")
+        table.append(
+            f"| {i} | " + " | ".join(f"{s_t[k]:.2f} / {s_o[k]:.2f}" for k in s_t) + f" | {wall:.0f} |"
+        )
         rows.append([src["c"], src["s"], theirs, ours])
     img = a.doc.parent / "img" / "stage1.jpg"
     img.parent.mkdir(parents=True, exist_ok=True)
-    contact_sheet(rows, ["content", "style", "authors' stage 1", "dpst stage 1"], img, height=180,
-                  row_labels=[f"pair {i}" for i in a.ids])
+    contact_sheet(
+        rows,
+        ["content", "style", "authors' stage 1", "dpst stage 1"],
+        img,
+        height=180,
+        row_labels=[f"pair {i}" for i in a.ids],
+    )
     cpu = platform.processor() or platform.machine()
     a.doc.write_text(
         "# Stage 1: segmented neural style, ours vs the authors'\n\n"
@@ -74,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         "per-region colour transfer, scored at the content photo's full size (wall time blank when "
         "the output was already there).\n\n"
         "| pair | affine_rms (theirs / ours) | style_swd | style_gram | our wall s |\n|---|---|---|---|---|\n"
-        + "\n".join(table) + f"\n\n![stage 1 contact sheet](img/{img.name})\n"
+        + "\n".join(table)
+        + f"\n\n![stage 1 contact sheet](img/{img.name})\n"
     )
     return 0
 

@@ -63,7 +63,9 @@ def test_one_mask_only_is_an_error():
 
 
 def test_output_size_option():
-    out = Stylizer(FAST.updated(iterations=1, output_size=40), weights=random_weights())(photo(48, 64), photo())
+    out = Stylizer(FAST.updated(iterations=1, output_size=40), weights=random_weights())(
+        photo(48, 64), photo()
+    )
     assert out.size == (40, 30)
 
 

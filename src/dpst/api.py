@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from . import io
+from .affine import affine_upsample, local_affine_filter, refine_detail
 from .colour import region_colour_transfer
 from .config import Config
 from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
@@ -66,6 +67,8 @@ def prepare(content, style, content_mask=None, style_mask=None, size: int = 700)
         raise ValueError(f"--size {size}: too small; use at least 32")
     c_full = io.load_image(content, "content")
     s_full = io.load_image(style, "style")
+    # Never work above the content photo's own resolution: upsampling adds cost, not detail.
+    size = min(size, max(c_full.shape[:2]))
     c = io.resize(c_full, *io.fit_long_side(*c_full.shape[:2], size))
     s = io.resize(s_full, *io.fit_long_side(*s_full.shape[:2], size))
     if content_mask is None:
@@ -121,30 +124,33 @@ class Stylizer:
         """Stage 1 (segmented neural style), then stage 2 (+ photorealism term)."""
         dev = self.device
         content, style = _tensor(pair.content, dev), _tensor(pair.style, dev)
+        x = _tensor(initial_image(pair, cfg.init), dev) if cfg.init != "noise" else torch.rand_like(content)
         objective = Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids)
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
-        x = _tensor(initial_image(pair, cfg.init), dev) if cfg.init != "noise" else torch.rand_like(content)
         x = run_lbfgs(x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback)
         if cfg.stage2 and cfg.steps(2) > 0:
             objective.add_term("photo", photorealism_term(pair.content, dev))
             weights["photo"] = cfg.photo_weight
-            x = run_lbfgs(x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback)
+            x = run_lbfgs(
+                x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
+            )
         return x
 
     def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:
-        """Local affine filter at the working size, then carry the result to the output size."""
+        """Optional local affine filter of the reference code at the working size, then the result is
+        carried to the output size through a local affine colour model of the content photo (always:
+        it keeps the output locally affine in the content, so edges stay the photo's own)."""
         guide = _tensor(pair.content, self.device)
-        if cfg.filter or cfg.refine_detail or _output_shape(pair.content_full, cfg) != tuple(x.shape[-2:]):
-            from .affine import affine_upsample, local_affine_filter, refine_detail
         if cfg.filter:
             x = local_affine_filter(x, guide, radius=cfg.f_radius, edge=cfg.f_edge)
         h, w = _output_shape(pair.content_full, cfg)
-        if (h, w) != tuple(x.shape[-2:]):
-            full = pair.content_full if (h, w) == pair.content_full.shape[:2] else io.resize(pair.content_full, h, w)
-            x = affine_upsample(_tensor(full, self.device), guide, x)
-            guide = _tensor(full, self.device)
+        full = (
+            pair.content_full if (h, w) == pair.content_full.shape[:2] else io.resize(pair.content_full, h, w)
+        )
+        full_t = _tensor(full, self.device)
+        x = affine_upsample(full_t, guide, x, radius=cfg.carry_radius, eps=cfg.carry_eps)
         if cfg.refine_detail:
-            x = refine_detail(x, guide)
+            x = refine_detail(x, full_t)
         return tensor_to_image(x.clamp(0, 1))
 
 
@@ -154,7 +160,9 @@ def initial_image(pair: Pair, init: str) -> np.ndarray:
     if init == "content":
         return pair.content
     if init == "transfer":
-        return region_colour_transfer(pair.content, pair.style, pair.content_labels, pair.style_labels, pair.ids)
+        return region_colour_transfer(
+            pair.content, pair.style, pair.content_labels, pair.style_labels, pair.ids
+        )
     raise ValueError(f"unknown init {init!r}; use transfer, content or noise")
 
 

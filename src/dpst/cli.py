@@ -32,7 +32,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = Con
     group = parser.add_argument_group("settings (defaults are the library's)")
     for f in config_fields():
         default = getattr(defaults, f.name)
-        kw: dict = {"dest": f.name, "default": default, "help": f"{f.metadata.get('help', '')} (default: %(default)s)"}
+        kw: dict = {
+            "dest": f.name,
+            "default": default,
+            "help": f"{f.metadata.get('help', '')} (default: %(default)s)",
+        }
         if isinstance(default, bool):
             group.add_argument(_flag(f), action=argparse.BooleanOptionalAction, **kw)
             continue
@@ -55,15 +59,17 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dpst",
-        description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, keeping it a photograph. "
-        "Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h'.",
+        description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, "
+        "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h'.",
     )
     p.add_argument("content", help="the photo to restyle")
     p.add_argument("style", help="the reference photo whose look to take")
     p.add_argument("-o", "--output", required=True, help="result file (.png, .jpg, .tif, .webp)")
     p.add_argument("--content-mask", help="colour-coded mask of the content photo (PNG)")
     p.add_argument("--style-mask", help="colour-coded mask of the style photo (PNG)")
-    p.add_argument("--save-every", type=_positive, default=0, metavar="N", help="write a snapshot every N steps")
+    p.add_argument(
+        "--save-every", type=_positive, default=0, metavar="N", help="write a snapshot every N steps"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_config_arguments(p)
     return p
@@ -135,7 +141,9 @@ def run_stylize(argv: Sequence[str]) -> int:
 
 
 def run_score(argv: Sequence[str]) -> int:
-    p = argparse.ArgumentParser(prog="dpst score", description="Score a result: photorealism and style match.")
+    p = argparse.ArgumentParser(
+        prog="dpst score", description="Score a result: photorealism and style match."
+    )
     p.add_argument("content")
     p.add_argument("style")
     p.add_argument("output", help="the result to score")
@@ -146,7 +154,9 @@ def run_score(argv: Sequence[str]) -> int:
     args = p.parse_args(argv)
     from .metrics import score
 
-    r = score(args.content, args.style, args.output, args.content_mask, args.style_mask, gram=not args.no_gram)
+    r = score(
+        args.content, args.style, args.output, args.content_mask, args.style_mask, gram=not args.no_gram
+    )
     if args.json:
         import json
 

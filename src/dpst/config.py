@@ -25,14 +25,17 @@ class Config:
         default=0, metadata={"help": "long side of the written result; 0 = the content photo's own size"}
     )
     # optimisation
-    iterations: int = field(default=1000, metadata={"help": "L-BFGS steps of each stage"})
+    iterations: int = field(default=100, metadata={"help": "L-BFGS steps of each stage (the paper: 1000)"})
     stage1_iterations: int = field(default=-1, metadata={"help": "steps of stage 1; -1 = --iterations"})
     stage2_iterations: int = field(default=-1, metadata={"help": "steps of stage 2; -1 = --iterations"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
         default="transfer",
-        metadata={"help": "stage 1's start: transfer (content, colours moved region by region to the "
-                  "style's), content, or noise (the paper)", "choices": ("transfer", "content", "noise")},
+        metadata={
+            "help": "stage 1's start: transfer (content, colours moved region by region to the "
+            "style's), content, or noise (the paper)",
+            "choices": ("transfer", "content", "noise"),
+        },
     )
     history: int = field(default=50, metadata={"help": "L-BFGS history size"})
     # loss weights (relative-error losses, see dpst.losses)
@@ -40,17 +43,30 @@ class Config:
     style_weight: float = field(default=10.0, metadata={"help": "weight of the style term"})
     tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
     photo_weight: float = field(
-        default=3000.0, metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"}
+        default=3000.0,
+        metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"},
     )
     stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
     # final filter
-    filter: bool = field(default=True, metadata={"help": "apply the edge-aware local affine filter"})
+    filter: bool = field(
+        default=False,
+        metadata={
+            "help": "apply the reference code's edge-aware local affine filter (measured: more "
+            "photorealistic but less style than the final local affine carry alone; docs/photorealism.md)"
+        },
+    )
     f_radius: int = field(default=15, metadata={"help": "local affine filter radius"})
     f_edge: float = field(default=0.01, metadata={"help": "local affine filter edge sensitivity"})
+    carry_radius: int = field(default=2, metadata={"help": "window radius of the final local affine carry"})
+    carry_eps: float = field(
+        default=1e-4, metadata={"help": "regularisation of the final local affine carry"}
+    )
     refine_detail: bool = field(default=False, metadata={"help": "add back the content's fine detail"})
     # runtime
     device: str = field(default="auto", metadata={"help": "auto|cpu|cuda|mps"})
-    weights: str = field(default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"})
+    weights: str = field(
+        default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"}
+    )
 
     def steps(self, stage: int) -> int:
         n = self.stage1_iterations if stage == 1 else self.stage2_iterations

@@ -6,12 +6,11 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
+ImageLike = str | os.PathLike | Image.Image | np.ndarray
 MIN_SIDE = 32
 WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
 
@@ -86,7 +85,9 @@ def load_image(src: ImageLike, what: str = "image") -> np.ndarray:
     else:
         raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
     if min(rgb.shape[:2]) < MIN_SIDE:
-        raise ValueError(f"{name}: image too small ({rgb.shape[1]}×{rgb.shape[0]}); at least {MIN_SIDE} px a side")
+        raise ValueError(
+            f"{name}: image too small ({rgb.shape[1]}×{rgb.shape[0]}); at least {MIN_SIDE} px a side"
+        )
     return rgb
 
 
@@ -130,7 +131,9 @@ def check_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     out = Path(path)
     fmt = WRITABLE.get(out.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{out}: unsupported output type {out.suffix or '(none)'}; use one of {', '.join(WRITABLE)}")
+        raise ValueError(
+            f"{out}: unsupported output type {out.suffix or '(none)'}; use one of {', '.join(WRITABLE)}"
+        )
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise ValueError(f"{out}: output folder {folder} does not exist")
@@ -150,7 +153,9 @@ def save_image(image: Image.Image | np.ndarray, path: str | os.PathLike) -> Path
     out = check_output(path)
     im = to_pil(image) if isinstance(image, np.ndarray) else image.convert("RGB")
     fmt = WRITABLE[out.suffix.lower()]
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent if str(out.parent) else ".")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{out.name}.", suffix=".part", dir=out.parent if str(out.parent) else "."
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             im.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))

@@ -51,8 +51,12 @@ def resize_labels(labels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Nearest-neighbour resize of a label map to (height, width)."""
     if labels.shape == (height, width):
         return labels
-    ys = np.minimum(((np.arange(height) + 0.5) * labels.shape[0] / height).astype(np.int64), labels.shape[0] - 1)
-    xs = np.minimum(((np.arange(width) + 0.5) * labels.shape[1] / width).astype(np.int64), labels.shape[1] - 1)
+    ys = np.minimum(
+        ((np.arange(height) + 0.5) * labels.shape[0] / height).astype(np.int64), labels.shape[0] - 1
+    )
+    xs = np.minimum(
+        ((np.arange(width) + 0.5) * labels.shape[1] / width).astype(np.int64), labels.shape[1] - 1
+    )
     return labels[ys[:, None], xs[None, :]]
 
 

@@ -181,7 +181,9 @@ class VGGFeatures(nn.Module):
         return out
 
 
-def random_weights(seed: int = 0, channels: tuple[int, ...] = (4, 4, 6, 6, 8, 8, 8, 8, 8, 8, 8, 8, 8)) -> dict:
+def random_weights(
+    seed: int = 0, channels: tuple[int, ...] = (4, 4, 6, 6, 8, 8, 8, 8, 8, 8, 8, 8, 8)
+) -> dict:
     """A tiny random VGG-shaped network (for tests and demos that must not need the real weights)."""
     g = torch.Generator().manual_seed(seed)
     sd = {"input.weight": torch.eye(3).reshape(3, 3, 1, 1), "input.bias": torch.zeros(3)}
