@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the working tree, installed or not
 from sheets import contact_sheet  # noqa: E402
 
 import dpst  # noqa: E402

@@ -79,3 +79,17 @@ def test_real_weights_64px_moves_toward_the_style(real_weights):
     before = score(content, style, content, gram=False)["style_swd"]
     after = score(content, style, out, gram=False)["style_swd"]
     assert after < 0.8 * before
+
+
+def test_two_stages_with_filter_and_detail_run_in_range():
+    cfg = FAST.updated(iterations=3, stage2=True, filter=True, f_radius=3, refine_detail=True)
+    seen = []
+    out = Stylizer(cfg, weights=random_weights())(photo(48, 64), photo(40, 40, 1), callback=seen.append)
+    assert out.size == (64, 48)
+    assert [p.stage for p in seen] == [1, 1, 1, 2, 2, 2]
+    assert "photo" in seen[-1].losses and "photo" not in seen[0].losses
+
+
+def test_works_at_most_at_the_photo_size():
+    pair = prepare(photo(40, 60), photo(40, 40, 1), size=700)
+    assert pair.content.shape[:2] == (40, 60)

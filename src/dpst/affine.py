@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._sym3 import SYM3, SYM3_IDX, inv_sym3
+
 __all__ = ["affine_upsample", "guided_coefficients", "guided_filter", "local_affine_filter", "refine_detail"]
 
 
@@ -260,14 +262,14 @@ def _affine_fit(guide: Tensor, src: Tensor, radius: int, eps: float | Tensor) ->
         var_i = _box_mean(guide * guide, radius) - mean_i * mean_i  # B, 1, H, W
         a = cov_ip / (var_i[:, None] + (eps[:, None, None] if isinstance(eps, Tensor) else eps))
     else:
-        prods = torch.stack([guide[:, i] * guide[:, j] for i, j in _SYM3], dim=1)  # B, 6, H, W
-        sigma = _box_mean(prods, radius) - torch.stack([mean_i[:, i] * mean_i[:, j] for i, j in _SYM3], 1)
+        prods = torch.stack([guide[:, i] * guide[:, j] for i, j in SYM3], dim=1)  # B, 6, H, W
+        sigma = _box_mean(prods, radius) - torch.stack([mean_i[:, i] * mean_i[:, j] for i, j in SYM3], 1)
         s = list(sigma.unbind(1))
         for d in (0, 3, 5):
             s[d] = s[d] + eps
-        inv = _inv_sym3(*s)
+        inv = inv_sym3(*s)
         a = torch.stack(
-            [sum(inv[_SYM3_IDX[i][j]][:, None] * cov_ip[:, :, j] for j in range(3)) for i in range(3)], dim=2
+            [sum(inv[SYM3_IDX[i][j]][:, None] * cov_ip[:, :, j] for j in range(3)) for i in range(3)], dim=2
         )
     b = mean_p - (a * mean_i[:, None]).sum(2)
     return a, b
@@ -367,28 +369,6 @@ def _map_row_tiles(fn: Callable[..., Tensor], inputs: Sequence[Tensor], halo: in
 
 
 # upper triangle of a symmetric 3x3 matrix, and the index of entry (i, j) in that list
-_SYM3 = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
-_SYM3_IDX = ((0, 1, 2), (1, 3, 4), (2, 4, 5))
-
-
-def _inv_sym3(
-    s00: Tensor, s01: Tensor, s02: Tensor, s11: Tensor, s12: Tensor, s22: Tensor
-) -> tuple[Tensor, ...]:
-    """Closed-form inverse of symmetric 3x3 matrices given elementwise; the 6 upper entries."""
-    c00 = s11 * s22 - s12 * s12
-    c01 = s02 * s12 - s01 * s22
-    c02 = s01 * s12 - s02 * s11
-    r = 1.0 / (s00 * c00 + s01 * c01 + s02 * c02)
-    return (
-        c00 * r,
-        c01 * r,
-        c02 * r,
-        (s00 * s22 - s02 * s02) * r,
-        (s01 * s02 - s00 * s12) * r,
-        (s00 * s11 - s01 * s01) * r,
-    )
-
-
 # --- checks -------------------------------------------------------------------------------------
 
 
