@@ -93,3 +93,9 @@ def test_two_stages_with_filter_and_detail_run_in_range():
 def test_works_at_most_at_the_photo_size():
     pair = prepare(photo(40, 60), photo(40, 40, 1), size=700)
     assert pair.content.shape[:2] == (40, 60)
+
+
+def test_without_carry_output_is_a_plain_resize():
+    cfg = FAST.updated(iterations=1, carry=False)
+    out = Stylizer(cfg, weights=random_weights())(photo(48, 64), photo(40, 40, 1))
+    assert out.size == (64, 48)

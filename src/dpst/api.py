@@ -138,8 +138,8 @@ class Stylizer:
 
     def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:
         """Optional local affine filter of the reference code at the working size, then the result is
-        carried to the output size through a local affine colour model of the content photo (always:
-        it keeps the output locally affine in the content, so edges stay the photo's own)."""
+        carried to the output size through a local affine colour model of the content photo (by
+        default: it keeps the output locally affine in the content, so edges stay the photo's own)."""
         guide = _tensor(pair.content, self.device)
         if cfg.filter:
             x = local_affine_filter(x, guide, radius=cfg.f_radius, edge=cfg.f_edge)
@@ -148,7 +148,10 @@ class Stylizer:
             pair.content_full if (h, w) == pair.content_full.shape[:2] else io.resize(pair.content_full, h, w)
         )
         full_t = _tensor(full, self.device)
-        x = affine_upsample(full_t, guide, x, radius=cfg.carry_radius, eps=cfg.carry_eps)
+        if cfg.carry:
+            x = affine_upsample(full_t, guide, x, radius=cfg.carry_radius, eps=cfg.carry_eps)
+        elif (h, w) != tuple(x.shape[-2:]):
+            x = torch.nn.functional.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
         if cfg.refine_detail:
             x = refine_detail(x, full_t)
         return tensor_to_image(x.clamp(0, 1))

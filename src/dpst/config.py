@@ -57,6 +57,13 @@ class Config:
     )
     f_radius: int = field(default=15, metadata={"help": "local affine filter radius"})
     f_edge: float = field(default=0.01, metadata={"help": "local affine filter edge sensitivity"})
+    carry: bool = field(
+        default=True,
+        metadata={
+            "help": "carry the result to the output size through a local affine model of the photo "
+            "(else a plain resize)"
+        },
+    )
     carry_radius: int = field(default=2, metadata={"help": "window radius of the final local affine carry"})
     carry_eps: float = field(
         default=1e-4, metadata={"help": "regularisation of the final local affine carry"}
