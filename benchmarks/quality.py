@@ -296,9 +296,9 @@ def scatter(pairs: dict[str, Any], metric: str, out: Path) -> Path:
     return out
 
 
-def sheets(pairs: dict[str, Any], root: Path, run_dir: Path, img_dir: Path) -> list[Path]:
-    """Contact sheets content | style | authors | ours, SHEET_ROWS pairs each."""
-    for old in img_dir.glob("quality_pairs_*.jpg"):
+def sheets(pairs: dict[str, Any], root: Path, run_dir: Path, img_dir: Path, prefix: str) -> list[Path]:
+    """Contact sheets content | style | authors | ours, SHEET_ROWS pairs each, named after the doc."""
+    for old in img_dir.glob(f"{prefix}_pairs_*.jpg"):
         old.unlink()
     ids = sorted(int(k) for k in pairs)
     written = []
@@ -308,7 +308,7 @@ def sheets(pairs: dict[str, Any], root: Path, run_dir: Path, img_dir: Path) -> l
         for i in chunk:
             f = pair_files(root, i)
             rows.append([f["content"], f["style"], f["authors"], run_dir / f"out{i}.png"])
-        out = img_dir / f"quality_pairs_{chunk[0]}-{chunk[-1]}.jpg"
+        out = img_dir / f"{prefix}_pairs_{chunk[0]}-{chunk[-1]}.jpg"
         labels = ["content", "style", "authors", "dpst (ours)"]
         written.append(contact_sheet(rows, labels, out, row_labels=[f"pair {i}" for i in chunk]))
     return written
@@ -417,9 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         write_json(args.json, results)
         img = args.doc.parent / "img"
-        images = [scatter(results["pairs"], m, img / f"quality_{m}.png") for m in METRICS[1:]]
+        images = [scatter(results["pairs"], m, img / f"{args.doc.stem}_{m}.png") for m in METRICS[1:]]
         if not args.no_sheets:
-            images += sheets(results["pairs"], args.pairs, args.out, img)
+            images += sheets(results["pairs"], args.pairs, args.out, img, args.doc.stem)
         update_doc(args.doc, markdown(results, images, args.doc.parent))
     except (ValueError, FileNotFoundError, WeightsError) as exc:
         print(f"quality.py: {exc}", file=sys.stderr)
