@@ -99,3 +99,11 @@ def test_without_carry_output_is_a_plain_resize():
     cfg = FAST.updated(iterations=1, carry=False)
     out = Stylizer(cfg, weights=random_weights())(photo(48, 64), photo(40, 40, 1))
     assert out.size == (64, 48)
+
+
+def test_coarse_stage1_then_fine_stage2():
+    cfg = FAST.updated(size=48, stage1_size=32, iterations=2, stage2=True)
+    seen = []
+    out = Stylizer(cfg, weights=random_weights())(photo(48, 64), photo(40, 40, 1), callback=seen.append)
+    assert out.size == (64, 48)
+    assert seen[0].image().shape == (24, 32, 3) and seen[-1].image().shape == (36, 48, 3)

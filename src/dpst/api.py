@@ -48,11 +48,20 @@ class Pair:
     """A content/style pair prepared at the working size."""
 
     content_full: np.ndarray  # (H, W, 3) the photo at its own size
+    style_full: np.ndarray  # (Hs, Ws, 3) the style photo at its own size
     content: np.ndarray  # (h, w, 3) at the working size
     style: np.ndarray  # (hs, ws, 3) at the working size
     content_labels: np.ndarray  # (h, w) int, -1 = no style guidance
     style_labels: np.ndarray  # (hs, ws) int
     ids: list[int]  # labels taking part in the style loss
+
+    def at(self, size: int) -> Pair:
+        """The same pair at another working size (labels resized nearest)."""
+        c = io.resize(self.content_full, *io.fit_long_side(*self.content_full.shape[:2], size))
+        s = io.resize(self.style_full, *io.fit_long_side(*self.style_full.shape[:2], size))
+        c_lab = resize_labels(self.content_labels, *c.shape[:2])
+        s_lab = resize_labels(self.style_labels, *s.shape[:2])
+        return Pair(self.content_full, self.style_full, c, s, c_lab, s_lab, self.ids)
 
 
 def _labels(mask, shape: tuple[int, int]) -> np.ndarray:
@@ -72,7 +81,9 @@ def prepare(content, style, content_mask=None, style_mask=None, size: int = 700)
     c = io.resize(c_full, *io.fit_long_side(*c_full.shape[:2], size))
     s = io.resize(s_full, *io.fit_long_side(*s_full.shape[:2], size))
     if content_mask is None:
-        return Pair(c_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0])
+        return Pair(
+            c_full, s_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0]
+        )
     c_lab, s_lab = _labels(content_mask, c.shape[:2]), _labels(style_mask, s.shape[:2])
     ids, missing = match_labels(c_lab, s_lab)
     if missing:
@@ -80,8 +91,10 @@ def prepare(content, style, content_mask=None, style_mask=None, size: int = 700)
         warnings.warn(f"content-mask regions absent from the style mask get no style: {names}", stacklevel=3)
     if not ids:
         warnings.warn("the masks share no region; using the whole images as one region", stacklevel=3)
-        return Pair(c_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0])
-    return Pair(c_full, c, s, c_lab, s_lab, ids)
+        return Pair(
+            c_full, s_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0]
+        )
+    return Pair(c_full, s_full, c, s, c_lab, s_lab, ids)
 
 
 def _tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -121,20 +134,33 @@ class Stylizer:
         return io.to_pil(self.finish(pair, x, cfg))
 
     def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> torch.Tensor:
-        """Stage 1 (segmented neural style), then stage 2 (+ photorealism term)."""
-        dev = self.device
-        content, style = _tensor(pair.content, dev), _tensor(pair.style, dev)
-        x = _tensor(initial_image(pair, cfg.init), dev) if cfg.init != "noise" else torch.rand_like(content)
-        objective = Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids)
+        """Stage 1 (segmented neural style), then stage 2 (+ photorealism term).
+
+        With ``stage1_size`` below the working size, stage 1 runs coarse (cheaper, and it converges
+        further in the same steps) and its result is carried up through a local affine model of the
+        content photo before stage 2."""
+        coarse = pair.at(cfg.stage1_size) if 0 < cfg.stage1_size < max(pair.content.shape[:2]) else pair
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
+        objective = self.objective(coarse)
+        x = _tensor(initial_image(coarse, cfg.init), self.device)
         x = run_lbfgs(x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback)
+        if coarse is not pair:
+            dev = self.device
+            x = affine_upsample(
+                _tensor(pair.content, dev), _tensor(coarse.content, dev), x, cfg.carry_radius, cfg.carry_eps
+            ).clamp(0, 1)
+            objective = self.objective(pair)
         if cfg.stage2 and cfg.steps(2) > 0:
-            objective.add_term("photo", photorealism_term(pair.content, dev))
+            objective.add_term("photo", photorealism_term(pair.content, self.device))
             weights["photo"] = cfg.photo_weight
             x = run_lbfgs(
                 x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
             )
         return x
+
+    def objective(self, pair: Pair) -> Objective:
+        content, style = _tensor(pair.content, self.device), _tensor(pair.style, self.device)
+        return Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids)
 
     def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:
         """Optional local affine filter of the reference code at the working size, then the result is
@@ -162,6 +188,8 @@ def initial_image(pair: Pair, init: str) -> np.ndarray:
     to the style region's by a linear colour transfer (see :mod:`dpst.colour`)."""
     if init == "content":
         return pair.content
+    if init == "noise":  # the paper's start; seeded by torch.manual_seed in Stylizer.__call__
+        return torch.rand(pair.content.shape).numpy()
     if init == "transfer":
         return region_colour_transfer(
             pair.content, pair.style, pair.content_labels, pair.style_labels, pair.ids

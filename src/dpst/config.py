@@ -21,6 +21,9 @@ class Config:
 
     # resolution
     size: int = field(default=700, metadata={"help": "long side (px) to optimise at"})
+    stage1_size: int = field(
+        default=0, metadata={"help": "long side for stage 1 (coarse-to-fine); 0 = --size"}
+    )
     output_size: int = field(
         default=0, metadata={"help": "long side of the written result; 0 = the content photo's own size"}
     )
