@@ -10,6 +10,7 @@ table and a contact sheet (content | style | authors' stage 1 | ours) in docs/im
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -79,7 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         height=180,
         row_labels=[f"pair {i}" for i in a.ids],
     )
-    cpu = platform.processor() or platform.machine()
+    cpu = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        cpu = f"{names[0] if names else cpu}, {os.cpu_count()} cores"
     a.doc.write_text(
         "# Stage 1: segmented neural style, ours vs the authors'\n\n"
         f"Command: `python benchmarks/stage1.py --ids {','.join(map(str, a.ids))} --size {a.size} "
