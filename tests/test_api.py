@@ -107,3 +107,18 @@ def test_coarse_stage1_then_fine_stage2():
     out = Stylizer(cfg, weights=random_weights())(photo(48, 64), photo(40, 40, 1), callback=seen.append)
     assert out.size == (64, 48)
     assert seen[0].image().shape == (24, 32, 3) and seen[-1].image().shape == (36, 48, 3)
+
+
+def test_style_targets_computed_once_per_look(monkeypatch):
+    import dpst.api
+
+    calls = []
+    real = dpst.api.style_targets
+    monkeypatch.setattr(dpst.api, "style_targets", lambda *a: calls.append(1) or real(*a))
+    s = Stylizer(FAST.updated(iterations=1, stage2=False), weights=random_weights())
+    style = photo(40, 40, 1)
+    for seed in range(3):
+        s(photo(48, 64, seed), style)
+    assert len(calls) == 1
+    s(photo(48, 64), photo(40, 40, 2))
+    assert len(calls) == 2

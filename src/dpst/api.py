@@ -6,6 +6,7 @@ the final filters together; the math lives in the modules it calls.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from .affine import affine_upsample, local_affine_filter, refine_detail
 from .colour import region_colour_transfer
 from .config import Config
 from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
-from .objective import Objective
+from .objective import Objective, style_targets
 from .optimize import Interrupted, Progress, run_lbfgs, tensor_to_image
 from .vgg import VGGFeatures, convert_state_dict, load_weights
 
 Callback = Callable[[Progress], None]
+_TARGET_CACHE = 4  # style looks (× sizes) whose Gram matrices a Stylizer keeps
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -111,6 +113,7 @@ class Stylizer:
         self.device = pick_device(config.device)
         sd = convert_state_dict(weights) if weights is not None else load_weights(config.weights or None)
         self.net = VGGFeatures(sd).to(self.device)
+        self._targets: dict[tuple, dict] = {}  # style Gram matrices, by style photo, mask and size
 
     def __call__(
         self,
@@ -159,8 +162,21 @@ class Stylizer:
         return x
 
     def objective(self, pair: Pair) -> Objective:
+        """The objective at the pair's size; the style's Gram matrices come from a small cache, so a
+        Stylizer restyling many photos in one look computes them once per size."""
         content, style = _tensor(pair.content, self.device), _tensor(pair.style, self.device)
-        return Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids)
+        key = (
+            hashlib.sha1(pair.style.tobytes()).hexdigest(),
+            pair.style.shape,
+            hashlib.sha1(pair.style_labels.tobytes()).hexdigest(),
+            tuple(pair.ids),
+        )
+        if key not in self._targets:
+            if len(self._targets) >= _TARGET_CACHE:
+                self._targets.pop(next(iter(self._targets)))
+            self._targets[key] = style_targets(self.net, style, pair.style_labels, pair.ids)
+        targets = self._targets[key]
+        return Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids, targets)
 
     def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:
         """Optional local affine filter of the reference code at the working size, then the result is

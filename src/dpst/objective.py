@@ -16,7 +16,8 @@ class Objective:
     """Content + segmented style (+ TV) terms for one content/style pair at one size.
 
     content, style: (1, 3, H, W) in [0, 1]; content_labels/style_labels: (H, W) int label maps at the
-    same sizes as their photos; ids: the labels taking part (present in both photos)."""
+    same sizes as their photos; ids: the labels taking part (present in both photos).  ``targets``:
+    the style's Gram matrices from :func:`style_targets`, when already computed (a cache)."""
 
     def __init__(
         self,
@@ -26,20 +27,16 @@ class Objective:
         content_labels,
         style_labels,
         ids: Sequence[int],
+        targets: dict | None = None,
     ) -> None:
         self.net = net
-        ops = layer_sequence("relu5_1")
-        dev = content.device
-        c_masks = propagate(one_hot(content_labels, ids).to(dev), ops)
-        s_masks = propagate(one_hot(style_labels, ids).to(dev), ops)
+        c_masks = propagate(one_hot(content_labels, ids).to(content.device), layer_sequence("relu5_1"))
         self.regions = {name: [losses.region(m) for m in c_masks[name]] for name in STYLE_LAYERS}
         counts = torch.tensor([float((content_labels == k).sum()) for k in ids])
         self.label_weights = (counts / counts.sum()).tolist()
         with torch.no_grad():
             self.content_target = net(content, [CONTENT_LAYER])[CONTENT_LAYER]
-            s_feats = net(style, STYLE_LAYERS)
-            s_regions = {name: [losses.region(m) for m in s_masks[name]] for name in STYLE_LAYERS}
-            self.style_targets = losses.style_targets(s_feats, s_regions)
+        self.style_targets = targets if targets is not None else style_targets(net, style, style_labels, ids)
         self.extra: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
 
     def add_term(self, name: str, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -57,3 +54,11 @@ class Objective:
         }
         out.update({name: fn(x) for name, fn in self.extra.items()})
         return out
+
+
+@torch.no_grad()
+def style_targets(net: VGGFeatures, style: torch.Tensor, style_labels, ids: Sequence[int]) -> dict:
+    """The style photo's masked Gram matrices at every style layer: per layer, a list over ``ids``."""
+    s_masks = propagate(one_hot(style_labels, ids).to(style.device), layer_sequence("relu5_1"))
+    s_regions = {name: [losses.region(m) for m in s_masks[name]] for name in STYLE_LAYERS}
+    return losses.style_targets(net(style, STYLE_LAYERS), s_regions)
