@@ -43,7 +43,7 @@ def make_jobs(folder: Path, n: int, size: int) -> Path:
     for i in range(1, n + 1):
         for sub, name in (("input", f"in{i}.png"), ("style", f"tar{i}.png")):
             rgb = io.load_image(EXAMPLES / sub / name)
-            io.save_image(io.resize(rgb, *io.fit_long_side(*rgb.shape[:2], size)), folder / name)
+            io.save_image(io.resize_long_side(rgb, size), folder / name)
         lines.append(f"in{i}.png,tar{i}.png")
     manifest = folder / "manifest.csv"
     manifest.write_text("\n".join(lines) + "\n")

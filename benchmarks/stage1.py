@@ -20,18 +20,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the working tree, installed or not
+from quality import parse_ids  # noqa: E402
 from sheets import contact_sheet  # noqa: E402
 
 import dpst  # noqa: E402
 from dpst.metrics import score  # noqa: E402
-
-
-def parse_ids(spec: str) -> list[int]:
-    ids: list[int] = []
-    for part in spec.split(","):
-        lo, _, hi = part.partition("-")
-        ids += range(int(lo), int(hi or lo) + 1)
-    return ids
 
 
 def main(argv: list[str] | None = None) -> int:

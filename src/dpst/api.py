@@ -59,8 +59,8 @@ class Pair:
 
     def at(self, size: int) -> Pair:
         """The same pair at another working size (labels resized nearest)."""
-        c = io.resize(self.content_full, *io.fit_long_side(*self.content_full.shape[:2], size))
-        s = io.resize(self.style_full, *io.fit_long_side(*self.style_full.shape[:2], size))
+        c = io.resize_long_side(self.content_full, size)
+        s = io.resize_long_side(self.style_full, size)
         c_lab = resize_labels(self.content_labels, *c.shape[:2])
         s_lab = resize_labels(self.style_labels, *s.shape[:2])
         return Pair(self.content_full, self.style_full, c, s, c_lab, s_lab, self.ids)
@@ -80,8 +80,8 @@ def prepare(content, style, content_mask=None, style_mask=None, size: int = 700)
     s_full = io.load_image(style, "style")
     # Never work above the content photo's own resolution: upsampling adds cost, not detail.
     size = min(size, max(c_full.shape[:2]))
-    c = io.resize(c_full, *io.fit_long_side(*c_full.shape[:2], size))
-    s = io.resize(s_full, *io.fit_long_side(*s_full.shape[:2], size))
+    c = io.resize_long_side(c_full, size)
+    s = io.resize_long_side(s_full, size)
     if content_mask is None:
         return Pair(
             c_full, s_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0]

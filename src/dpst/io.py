@@ -122,6 +122,11 @@ def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
     return max(1, round(height * s)), max(1, round(width * s))
 
 
+def resize_long_side(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """:func:`resize` to a long side of ``long_side`` px, aspect kept."""
+    return resize(rgb, *fit_long_side(*rgb.shape[:2], long_side))
+
+
 def to_pil(rgb: np.ndarray) -> Image.Image:
     return Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8), "RGB")
 
