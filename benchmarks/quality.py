@@ -387,7 +387,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=Path, required=True, help="the examples folder (input/, style/, ...)")
     p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"), help="pair ids, e.g. 1-20 or 1,4,7-9")
     p.add_argument("--out", type=Path, default=Path("benchmarks/runs/default"), help="folder of our outputs")
-    p.add_argument("--size", type=int, default=700, help="long side to optimise at (Config.size)")
+    p.add_argument("--preset", default="default", help="a dpst preset (fast, default, paper)")
+    p.add_argument("--size", type=int, default=None, help="working size (Config.size; default: the preset's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a Config field")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results/quality.json"))
     p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
@@ -403,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = parse_settings(args.set, args.size)
-        cfg = Config().updated(**settings)
+        cfg = Config.preset(args.preset, **settings)
+        settings = {"preset": args.preset, **settings}
         args.out.mkdir(parents=True, exist_ok=True)
         results = benchmark(args, cfg)
         results.update(

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from dpst.cli import main
+from dpst.config import Config
 
 from .conftest import save_photo
 
@@ -32,9 +33,25 @@ def test_help_lists_settings_with_defaults(capsys):
         "--lambda",
         "--save-every",
         "-q",
+        "--preset",
     ):
         assert flag in out
-    assert "(default: 700)" in out
+    assert "(default: 400)" in out
+
+
+def test_preset_then_flags_on_top():
+    from dpst.cli import build_parser, config_from_args
+
+    def cfg(*argv):
+        return config_from_args(build_parser().parse_args(["c.png", "s.png", "-o", "o.png", *argv]))
+
+    assert cfg() == Config()
+    fast = cfg("--preset", "fast")
+    assert fast == Config.preset("fast") and fast.size < Config().size
+    mixed = cfg("--preset", "paper", "--iterations", "7", "--no-filter")
+    assert (mixed.size, mixed.iterations, mixed.filter, mixed.init) == (700, 7, False, "noise")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["c.png", "s.png", "-o", "o.png", "--preset", "slow"])
 
 
 def test_python_dash_m_works(tmp_path):

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Config, config_fields
+from .config import PRESETS, Config, config_fields
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -28,14 +28,24 @@ def _flag(f: dataclasses.Field) -> str:
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = Config()) -> None:
-    """One flag per Config field, with the field's default and help."""
-    group = parser.add_argument_group("settings (defaults are the library's)")
+    """``--preset`` plus one flag per Config field, with the field's default and help.
+
+    Flags default to "not given" (argparse.SUPPRESS), so a flag the user types overrides the preset
+    and an untyped one keeps the preset's value."""
+    group = parser.add_argument_group("settings (defaults are the library's; a flag overrides --preset)")
+    group.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default="default",
+        help="fast (a preview), default, or paper (the reference schedule: 2x1000 steps at 700 px, "
+        "slow) (default: %(default)s)",
+    )
     for f in config_fields():
         default = getattr(defaults, f.name)
         kw: dict = {
             "dest": f.name,
-            "default": default,
-            "help": f"{f.metadata.get('help', '')} (default: %(default)s)",
+            "default": argparse.SUPPRESS,
+            "help": f"{f.metadata.get('help', '')} (default: {default})",
         }
         if isinstance(default, bool):
             group.add_argument(_flag(f), action=argparse.BooleanOptionalAction, **kw)
@@ -46,7 +56,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = Con
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config(**{f.name: getattr(args, f.name) for f in config_fields()})
+    """The preset's settings with every flag the user gave on top."""
+    given = {f.name: getattr(args, f.name) for f in config_fields() if hasattr(args, f.name)}
+    return Config.preset(getattr(args, "preset", "default"), **given)
 
 
 def _positive(text: str) -> int:

