@@ -43,7 +43,6 @@ from dpst.metrics import score  # noqa: E402
 from dpst.vgg import WeightsError  # noqa: E402
 
 METRICS = ("affine_rms", "style_swd", "style_gram")
-BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 SHEET_ROWS = 10  # pairs per contact sheet
 
 
@@ -171,16 +170,18 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run_pair(files: dict[str, Path], cfg: Config, out: Path) -> float:
-    """Stylise one pair into ``out`` (written atomically); returns the wall time in seconds."""
+def run_pair(files: dict[str, Path], cfg: Config, out: Path, hand_masks: bool = True) -> float:
+    """Stylise one pair into ``out`` (written atomically); returns the wall time in seconds.
+    Without ``hand_masks`` the drawn masks are not given (dpst then follows ``cfg.masks``); scoring
+    always uses them."""
     import dpst
 
     t0 = time.perf_counter()
     image = dpst.stylize(
         files["content"],
         files["style"],
-        content_mask=files["content_mask"],
-        style_mask=files["style_mask"],
+        content_mask=files["content_mask"] if hand_masks else None,
+        style_mask=files["style_mask"] if hand_masks else None,
         config=cfg,
         callback=None,
     )
@@ -206,6 +207,7 @@ def cached_score(files: dict[str, Path], image: Path, cache: dict[str, Any], key
 def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     """Run (or reuse) and score every pair; returns the results record."""
     config = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    config["hand_masks"] = args.masks == "hand"
     run_path, results_path = args.out / "run.json", args.json
     run = read_json(run_path)
     run.setdefault("pairs", {})
@@ -217,7 +219,7 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
         fresh = out.is_file() and rec.get("config") == config
         if not args.no_run and not fresh:
             print(f"pair {i:2d}: running", flush=True)
-            rec = {"config": config, "wall_s": run_pair(files, cfg, out)}
+            rec = {"config": config, "wall_s": run_pair(files, cfg, out, args.masks == "hand")}
             run["pairs"][key] = rec
             write_json(run_path, run)
         elif not out.is_file():
@@ -366,13 +368,15 @@ def markdown(results: dict[str, Any], images: list[Path], doc_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def update_doc(doc: Path, section: str) -> None:
-    """Replace what lies between the quality markers of ``doc`` (appending them if absent)."""
+def update_doc(doc: Path, section: str, name: str = "quality") -> None:
+    """Replace what lies between the ``<!-- {name}:begin/end -->`` markers of ``doc`` (appending them
+    if absent)."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section.strip()}\n{END}"
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        text = before + block + rest.split(END, 1)[1]
+    block = f"{begin}\n{section.strip()}\n{end}"
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        text = before + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
@@ -388,6 +392,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"), help="pair ids, e.g. 1-20 or 1,4,7-9")
     p.add_argument("--out", type=Path, default=Path("benchmarks/runs/default"), help="folder of our outputs")
     p.add_argument("--preset", default="default", help="a dpst preset (fast, default, paper)")
+    p.add_argument(
+        "--masks",
+        choices=("hand", "auto", "none"),
+        default="hand",
+        help="hand: the drawn masks (default); auto: dpst finds regions; none: whole photos. "
+        "Scores always use the drawn masks",
+    )
     p.add_argument("--size", type=int, default=None, help="working size (Config.size; default: the preset's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a Config field")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results/quality.json"))
@@ -404,8 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = parse_settings(args.set, args.size)
+        if args.masks != "hand":
+            settings["masks"] = args.masks
         cfg = Config.preset(args.preset, **settings)
-        settings = {"preset": args.preset, **settings}
+        settings = {"preset": args.preset, "hand_masks": args.masks == "hand", **settings}
         args.out.mkdir(parents=True, exist_ok=True)
         results = benchmark(args, cfg)
         results.update(

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from .api import Stylizer, stylize
+from .api import Stylizer, auto_masks, stylize
 from .config import Config
 from .optimize import Interrupted, Progress
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Interrupted", "Progress", "Stylizer", "stylize", "matting_laplacian", "__version__"]
+__all__ = [
+    "Config",
+    "auto_masks",
+    "Interrupted",
+    "Progress",
+    "Stylizer",
+    "stylize",
+    "matting_laplacian",
+    "__version__",
+]
 
 
 def __getattr__(name: str):

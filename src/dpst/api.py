@@ -7,8 +7,10 @@ the final filters together; the math lives in the modules it calls.
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +72,16 @@ def _labels(mask, shape: tuple[int, int]) -> np.ndarray:
     return resize_labels(labels_from_colors(io.load_mask(mask)), *shape)
 
 
-def prepare(content, style, content_mask=None, style_mask=None, size: int = 700) -> Pair:
-    """Load and resize a pair and its masks; decide which labels take part."""
+Segmenter = Callable[[np.ndarray, np.ndarray, tuple], tuple[np.ndarray, np.ndarray]]
+
+
+def prepare(
+    content, style, content_mask=None, style_mask=None, size: int = 400, segment: Segmenter | None = None
+) -> Pair:
+    """Load and resize a pair and its masks; decide which labels take part.
+
+    Without masks, ``segment(content_full, style_full, (content_shape, style_shape))`` (when given)
+    returns matched label maps at the working sizes (see :func:`dpst.segment.auto_labels`)."""
     if (content_mask is None) != (style_mask is None):
         raise ValueError("give both masks (--content-mask and --style-mask) or neither")
     if size < 32:
@@ -82,13 +92,16 @@ def prepare(content, style, content_mask=None, style_mask=None, size: int = 700)
     size = min(size, max(c_full.shape[:2]))
     c = io.resize_long_side(c_full, size)
     s = io.resize_long_side(s_full, size)
-    if content_mask is None:
+    if content_mask is None and segment is None:
         return Pair(
             c_full, s_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0]
         )
-    c_lab, s_lab = _labels(content_mask, c.shape[:2]), _labels(style_mask, s.shape[:2])
+    if content_mask is None:
+        c_lab, s_lab = segment(c_full, s_full, (c.shape[:2], s.shape[:2]))
+    else:
+        c_lab, s_lab = _labels(content_mask, c.shape[:2]), _labels(style_mask, s.shape[:2])
     ids, missing = match_labels(c_lab, s_lab)
-    if missing:
+    if missing and content_mask is not None:
         names = ", ".join(PALETTE_NAMES[k] for k in missing)
         warnings.warn(f"content-mask regions absent from the style mask get no style: {names}", stacklevel=3)
     if not ids:
@@ -114,6 +127,18 @@ class Stylizer:
         sd = convert_state_dict(weights) if weights is not None else load_weights(config.weights or None)
         self.net = VGGFeatures(sd).to(self.device)
         self._targets: dict[tuple, dict] = {}  # style Gram matrices, by style photo, mask and size
+        # seconds spent in each step of the last stylisation (prepare, stage1, laplacian, ...), in order
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def _timed(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def __call__(
         self,
@@ -126,7 +151,10 @@ class Stylizer:
         callback: Callback | None = None,
     ) -> Image.Image:
         cfg = config or self.config
-        pair = prepare(content, style, content_mask, style_mask, cfg.size)
+        self.timings = {}
+        segment = self.segmenter(cfg) if cfg.masks == "auto" else None
+        with self._timed("prepare"):
+            pair = prepare(content, style, content_mask, style_mask, cfg.size, segment)
         torch.manual_seed(cfg.seed)
         try:
             x = self.optimise(pair, cfg, callback)
@@ -136,6 +164,24 @@ class Stylizer:
             raise Interrupted(io.resize(stop.image, h, w)) from None
         return io.to_pil(self.finish(pair, x, cfg))
 
+    def segmenter(self, cfg: Config) -> Segmenter:
+        """Automatic matched regions (:mod:`dpst.segment`) with this Stylizer's network."""
+        from .segment import SegmentSettings, auto_labels
+
+        settings = SegmentSettings(seed=cfg.seed)
+        return lambda c, s, shapes: auto_labels(self.net, c, s, settings, shapes=shapes)
+
+    def masks(
+        self, content: io.ImageLike, style: io.ImageLike, seed: int = 0
+    ) -> tuple[Image.Image, Image.Image]:
+        """Automatic matched masks of both photos at their own sizes, as palette images like the ones
+        users draw (region k has the same colour in both), to inspect, edit and pass back."""
+        from .masks import colors_from_labels
+
+        c, s = io.load_image(content, "content"), io.load_image(style, "style")
+        c_lab, s_lab = self.segmenter(self.config.updated(seed=seed))(c, s, (c.shape[:2], s.shape[:2]))
+        return Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab))
+
     def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> torch.Tensor:
         """Stage 1 (segmented neural style), then stage 2 (+ photorealism term).
 
@@ -144,21 +190,32 @@ class Stylizer:
         content photo before stage 2."""
         coarse = pair.at(cfg.stage1_size) if 0 < cfg.stage1_size < max(pair.content.shape[:2]) else pair
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
-        objective = self.objective(coarse)
-        x = _tensor(initial_image(coarse, cfg.init), self.device)
-        x = run_lbfgs(x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback)
-        if coarse is not pair:
-            dev = self.device
-            x = affine_upsample(
-                _tensor(pair.content, dev), _tensor(coarse.content, dev), x, cfg.carry_radius, cfg.carry_eps
-            ).clamp(0, 1)
-            objective = self.objective(pair)
-        if cfg.stage2 and cfg.steps(2) > 0:
-            objective.add_term("photo", photorealism_term(pair.content, self.device))
-            weights["photo"] = cfg.photo_weight
+        with self._timed("targets"):
+            objective = self.objective(coarse)
+            x = _tensor(initial_image(coarse, cfg.init), self.device)
+        with self._timed("stage1"):
             x = run_lbfgs(
-                x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
+                x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback
             )
+        if coarse is not pair:
+            with self._timed("targets"):
+                dev = self.device
+                x = affine_upsample(
+                    _tensor(pair.content, dev),
+                    _tensor(coarse.content, dev),
+                    x,
+                    cfg.carry_radius,
+                    cfg.carry_eps,
+                ).clamp(0, 1)
+                objective = self.objective(pair)
+        if cfg.stage2 and cfg.steps(2) > 0:
+            with self._timed("laplacian"):
+                objective.add_term("photo", photorealism_term(pair.content, self.device))
+            weights["photo"] = cfg.photo_weight
+            with self._timed("stage2"):
+                x = run_lbfgs(
+                    x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
+                )
         return x
 
     def objective(self, pair: Pair) -> Objective:
@@ -184,19 +241,20 @@ class Stylizer:
         default: it keeps the output locally affine in the content, so edges stay the photo's own)."""
         guide = _tensor(pair.content, self.device)
         if cfg.filter:
-            x = local_affine_filter(x, guide, radius=cfg.f_radius, edge=cfg.f_edge)
-        h, w = _output_shape(pair.content_full, cfg)
-        full = (
-            pair.content_full if (h, w) == pair.content_full.shape[:2] else io.resize(pair.content_full, h, w)
-        )
-        full_t = _tensor(full, self.device)
-        if cfg.carry:
-            x = affine_upsample(full_t, guide, x, radius=cfg.carry_radius, eps=cfg.carry_eps)
-        elif (h, w) != tuple(x.shape[-2:]):
-            x = torch.nn.functional.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
-        if cfg.refine_detail:
-            x = refine_detail(x, full_t)
-        return tensor_to_image(x.clamp(0, 1))
+            with self._timed("filter"):
+                x = local_affine_filter(x, guide, radius=cfg.f_radius, edge=cfg.f_edge)
+        with self._timed("upsample"):
+            h, w = _output_shape(pair.content_full, cfg)
+            full = pair.content_full
+            full = full if (h, w) == full.shape[:2] else io.resize(full, h, w)
+            full_t = _tensor(full, self.device)
+            if cfg.carry:
+                x = affine_upsample(full_t, guide, x, radius=cfg.carry_radius, eps=cfg.carry_eps)
+            elif (h, w) != tuple(x.shape[-2:]):
+                x = torch.nn.functional.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
+            if cfg.refine_detail:
+                x = refine_detail(x, full_t)
+            return tensor_to_image(x.clamp(0, 1))
 
 
 def initial_image(pair: Pair, init: str) -> np.ndarray:
@@ -248,9 +306,23 @@ def stylize(
     content, style, masks: paths, PIL images or arrays.  Masks are colour-coded PNGs (the nine colours
     of the DPST release); give both or neither.  ``callback`` receives a :class:`Progress` after every
     step.  Ctrl-C raises :class:`Interrupted` carrying the current image."""
+    return _shared(config)(
+        content, style, content_mask=content_mask, style_mask=style_mask, config=config, callback=callback
+    )
+
+
+def auto_masks(
+    content: io.ImageLike, style: io.ImageLike, *, config: Config = Config()
+) -> tuple[Image.Image, Image.Image]:
+    """Matched masks of both photos, found automatically (see :mod:`dpst.segment`), at the photos'
+    own sizes in the palette colours of hand-drawn masks: region k has the same colour in both.
+    Deterministic for a given ``config.seed``."""
+    return _shared(config).masks(content, style, seed=config.seed)
+
+
+def _shared(config: Config) -> Stylizer:
+    """One Stylizer (network loaded once) per weights file and device, for the module functions."""
     key = (config.weights, config.device)
     if key not in _DEFAULT:
         _DEFAULT[key] = Stylizer(config)
-    return _DEFAULT[key](
-        content, style, content_mask=content_mask, style_mask=style_mask, config=config, callback=callback
-    )
+    return _DEFAULT[key]

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--content-mask", help="colour-coded mask of the content photo (PNG)")
     p.add_argument("--style-mask", help="colour-coded mask of the style photo (PNG)")
     p.add_argument(
+        "--save-masks",
+        metavar="DIR",
+        help="without mask files: write the automatic masks to DIR as palette PNGs (edit them and "
+        "pass them back with --content-mask/--style-mask)",
+    )
+    p.add_argument(
         "--save-every", type=_positive, default=0, metavar="N", help="write a snapshot every N steps"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -129,6 +135,9 @@ def run_stylize(argv: Sequence[str]) -> int:
     from .optimize import Interrupted
 
     output = io.check_output(args.output, (args.content, args.style, args.content_mask, args.style_mask))
+    config = config_from_args(args)
+    if args.save_masks:
+        args.content_mask, args.style_mask = save_auto_masks(args, config)
     bar = ProgressBar(output, args.quiet, args.save_every)
     try:
         image = stylize(
@@ -136,7 +145,7 @@ def run_stylize(argv: Sequence[str]) -> int:
             args.style,
             content_mask=args.content_mask,
             style_mask=args.style_mask,
-            config=config_from_args(args),
+            config=config,
             callback=bar,
         )
     except Interrupted as stop:
@@ -150,6 +159,28 @@ def run_stylize(argv: Sequence[str]) -> int:
     if not args.quiet:
         print(f"wrote {output}", file=sys.stderr)
     return 0
+
+
+def save_auto_masks(args: argparse.Namespace, config: Config) -> tuple[str, str]:
+    """--save-masks DIR: write the automatic masks as DIR/<photo>_mask.png; the run then uses them."""
+    from . import io
+    from .api import auto_masks
+
+    if args.content_mask or args.style_mask:
+        raise ValueError("--save-masks: masks were given; it saves automatic ones")
+    if config.masks != "auto":
+        raise ValueError("--save-masks needs --masks auto")
+    folder = Path(args.save_masks)
+    if not folder.is_dir():
+        raise ValueError(f"--save-masks {folder}: no such folder")
+    paths = [folder / f"{Path(photo).stem}_mask.png" for photo in (args.content, args.style)]
+    if paths[0] == paths[1]:
+        raise ValueError("--save-masks: the two photos have the same name; their masks would collide")
+    for path in paths:
+        if path.exists() and any(path.resolve() == Path(p).resolve() for p in (args.content, args.style)):
+            raise ValueError(f"--save-masks: {path} would overwrite an input photo")
+    masks = auto_masks(args.content, args.style, config=config)
+    return tuple(str(io.save_image(m, p)) for m, p in zip(masks, paths))
 
 
 def run_score(argv: Sequence[str]) -> int:

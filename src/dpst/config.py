@@ -75,6 +75,14 @@ class Config:
     carry_eps: float = field(
         default=1e-4, metadata={"help": "regularisation of the final local affine carry"}
     )
+    masks: str = field(
+        default="auto",
+        metadata={
+            "help": "without mask files: auto (find matching regions in both photos) or none (the "
+            "whole photos as one region)",
+            "choices": ("auto", "none"),
+        },
+    )
     refine_detail: bool = field(default=False, metadata={"help": "add back the content's fine detail"})
     # runtime
     device: str = field(default="auto", metadata={"help": "auto|cpu|cuda|mps"})

@@ -47,6 +47,14 @@ def labels_from_colors(rgb: np.ndarray, tol: float = 0.25) -> np.ndarray:
     return labels
 
 
+def colors_from_labels(labels: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`labels_from_colors`: a label map (H, W) of ids 0..8 as a mask image
+    (H, W, 3) uint8 in the palette colours."""
+    if labels.min(initial=0) < 0 or labels.max(initial=0) >= len(PALETTE):
+        raise ValueError(f"label ids must lie in 0..{len(PALETTE) - 1}")
+    return PALETTE[labels].astype(np.uint8)
+
+
 def resize_labels(labels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Nearest-neighbour resize of a label map to (height, width)."""
     if labels.shape == (height, width):

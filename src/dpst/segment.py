@@ -33,7 +33,8 @@ class SegmentSettings:
     min_silhouette: float = 0.2  # below this, one region (the whole photo) is kept
     deep_weight: float = 1.0  # relative weights of the feature blocks (each scaled to unit variance)
     colour_weight: float = 1.0
-    position_weight: float = 0.5
+    texture_weight: float = 1.0
+    position_weight: float = 1.0
     pca_dims: int = 8
     temperature: float = 0.5  # softness of the memberships that are refined at full size
     refine_radius: float = 0.02  # guided-filter radius, as a share of the long side
@@ -89,10 +90,12 @@ def _sq_dist(x: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 def cell_features(
     deep: list[np.ndarray], rgb: np.ndarray, grid: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three feature blocks of one photo on a (gh, gw) grid, each (gh·gw, ·): deep activations
-    (the given maps, (C, h, w) each, resized to the grid and L2-normalised per cell), Lab colour
-    (area-averaged), and vertical position in [0, 1]."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The feature blocks of one photo on a (gh, gw) grid, each (gh·gw, ·): deep activations (the
+    given maps, (C, h, w) each, resized to the grid and L2-normalised per cell), Lab colour
+    (area-averaged), texture (log of the lightness's standard deviation in the cell: smooth sky vs
+    busy ground, which survives a day-to-night look where colour inverts) and vertical position in
+    [0, 1]."""
     gh, gw = grid
     maps = []
     for f in deep:
@@ -102,8 +105,11 @@ def cell_features(
     lab = srgb_to_lab(rgb.astype(np.float64))
     lab_t = F.adaptive_avg_pool2d(torch.from_numpy(lab).permute(2, 0, 1)[None], grid)[0]
     colour = lab_t.reshape(3, -1).T.numpy()
+    light = torch.from_numpy(lab[..., :1]).permute(2, 0, 1)[None]
+    var = F.adaptive_avg_pool2d(light**2, grid) - F.adaptive_avg_pool2d(light, grid) ** 2
+    texture = torch.log1p(var.clamp_min(0).sqrt()).reshape(-1, 1).numpy()
     y = np.repeat((np.arange(gh) + 0.5) / gh, gw)[:, None]
-    return np.concatenate(maps, 1), colour, y
+    return np.concatenate(maps, 1), colour, texture, y
 
 
 def _pca(blocks: list[np.ndarray], dims: int) -> list[np.ndarray]:
@@ -133,7 +139,7 @@ def joint_clusters(
     """Cluster the cells of both photos together and choose the number of regions.
 
     Returns the cluster centres (K, D) and K.  K = 1 when no clustering separates the cells well
-    (silhouette below ``min_share``) with every region present in both photos."""
+    (silhouette below ``min_silhouette``) with every region present in both photos."""
     x = np.concatenate([content_cells, style_cells])
     n_c = len(content_cells)
     best: tuple[float, np.ndarray] | None = None
@@ -149,12 +155,12 @@ def joint_clusters(
             best = (sil, centres)
     if best is None:
         return x.mean(0, keepdims=True), 1
-    centres = best[1]
-    # a stable order: regions from the top of the photos down (sky first)
-    return centres, len(centres)
+    return best[1], len(best[1])
 
 
-def memberships(cells: np.ndarray, centres: np.ndarray, grid: tuple[int, int], temperature: float) -> torch.Tensor:
+def memberships(
+    cells: np.ndarray, centres: np.ndarray, grid: tuple[int, int], temperature: float
+) -> torch.Tensor:
     """Soft assignment of each cell to each centre, (K, gh, gw), softmax of −distance²/T."""
     d2 = _sq_dist(cells, centres)
     logits = torch.from_numpy(-(d2 - d2.min(1, keepdims=True)) / max(temperature, 1e-6))
@@ -173,14 +179,17 @@ def refine_labels(soft: torch.Tensor, rgb: np.ndarray, radius_share: float) -> n
     return guided_filter(guide, up, r, 1e-3)[0].argmax(0).numpy().astype(np.int64)
 
 
-def ordered(centres: np.ndarray, position_column: int) -> np.ndarray:
+def ordered(centres: np.ndarray, position_column: int = -1) -> np.ndarray:
     """Centres sorted by their vertical position (top first), for labels that read the same way on
     every run (region 0 is the one highest in the photos)."""
     return centres[np.argsort(centres[:, position_column], kind="stable")]
 
 
 def auto_labels(
-    net, content: np.ndarray, style: np.ndarray, s: SegmentSettings = SegmentSettings(),
+    net,
+    content: np.ndarray,
+    style: np.ndarray,
+    s: SegmentSettings = SegmentSettings(),
     shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Matched label maps of both photos: region k of the content corresponds to region k of the
@@ -202,10 +211,11 @@ def auto_labels(
         grids.append(grid)
     deep = _standardise(_pca([c[0] for c in cells], s.pca_dims), s.deep_weight)
     colour = _standardise([c[1] for c in cells], s.colour_weight)
-    pos = _standardise([c[2] for c in cells], s.position_weight)
-    blocks = [np.concatenate([d, c, p], 1) for d, c, p in zip(deep, colour, pos)]
+    texture = _standardise([c[2] for c in cells], s.texture_weight)
+    pos = _standardise([c[3] for c in cells], s.position_weight)
+    blocks = [np.concatenate(b, 1) for b in zip(deep, colour, texture, pos)]
     centres, k = joint_clusters(blocks[0], blocks[1], s)
-    centres = ordered(centres, -1) if k > 1 else centres
+    centres = ordered(centres) if k > 1 else centres
     shapes = shapes or (content.shape[:2], style.shape[:2])
     out = []
     for rgb, b, grid, shape in zip((content, style), blocks, grids, shapes):
