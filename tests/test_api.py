@@ -115,10 +115,42 @@ def test_style_targets_computed_once_per_look(monkeypatch):
     calls = []
     real = dpst.api.style_targets
     monkeypatch.setattr(dpst.api, "style_targets", lambda *a: calls.append(1) or real(*a))
-    s = Stylizer(FAST.updated(iterations=1, stage2=False), weights=random_weights())
+    # masks="none": automatic regions of the style photo depend on the content it is paired with
+    s = Stylizer(FAST.updated(iterations=1, stage2=False, masks="none"), weights=random_weights())
     style = photo(40, 40, 1)
     for seed in range(3):
         s(photo(48, 64, seed), style)
     assert len(calls) == 1
     s(photo(48, 64), photo(40, 40, 2))
     assert len(calls) == 2
+
+
+def test_auto_masks_are_matched_palette_images_at_photo_size():
+    s = Stylizer(FAST, weights=random_weights())
+    c_mask, s_mask = s.masks(photo(48, 64), photo(40, 40, 1))
+    assert c_mask.size == (64, 48) and s_mask.size == (40, 40)
+    colours = {tuple(c) for c in np.asarray(c_mask).reshape(-1, 3)}
+    assert colours <= {tuple(int(v) for v in p) for p in PALETTE}
+
+
+def test_masks_none_is_one_region_and_auto_may_split():
+    s = Stylizer(FAST, weights=random_weights())
+    seen = {}
+
+    def spy(pair, cfg, callback):
+        seen[cfg.masks] = pair.ids
+        return np.zeros((1, 3) + pair.content.shape[:2], np.float32)
+
+    s.optimise = spy
+    s.finish = lambda pair, x, cfg: np.zeros((*pair.content_full.shape[:2], 3), np.float32)
+    for mode in ("none", "auto"):
+        s(photo(48, 64), photo(40, 40, 1), config=FAST.updated(masks=mode))
+    assert seen["none"] == [0]
+    assert len(seen["auto"]) >= 1
+
+
+def test_timings_cover_the_pipeline():
+    s = Stylizer(FAST.updated(iterations=2, stage2=True, size=48), weights=random_weights())
+    s(photo(48, 64), photo(40, 40, 1))
+    assert {"prepare", "targets", "stage1", "laplacian", "stage2", "upsample"} <= set(s.timings)
+    assert all(v >= 0 for v in s.timings.values())

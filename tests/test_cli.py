@@ -145,3 +145,36 @@ def test_ctrl_c_writes_current_result(tmp_path, pair, capsys, tiny_weights_file,
     assert code == 130
     assert "interrupted" in err
     assert np.asarray(Image.open(out)).shape == (48, 64, 3)
+
+
+def test_save_masks_writes_palette_masks_and_uses_them(tmp_path, pair, capsys, tiny_weights_file):
+    from dpst.masks import labels_from_colors
+
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    out = tmp_path / "o.png"
+    code, err = _run(
+        capsys, [*pair, "-o", out, *FAST, "--weights", tiny_weights_file, "--save-masks", folder]
+    )
+    assert code == 0, err
+    c_mask, s_mask = Image.open(folder / "c_mask.png"), Image.open(folder / "s_mask.png")
+    assert c_mask.size == (64, 48) and s_mask.size == (40, 40)  # each photo's own size
+    labels = labels_from_colors(np.asarray(c_mask))
+    assert labels.min() >= 0  # every pixel is a palette colour
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--content-mask", "m.png", "--style-mask", "m.png"], "masks were given"),
+        (["--masks", "none"], "--masks auto"),
+    ],
+)
+def test_save_masks_misuse_is_one_line(tmp_path, pair, capsys, tiny_weights_file, extra, message):
+    Image.new("RGB", (64, 48)).save(tmp_path / "m.png")
+    extra = [str(tmp_path / e) if e == "m.png" else e for e in extra]
+    args = [*pair, "-o", tmp_path / "o.png", *FAST, "--weights", tiny_weights_file, "--save-masks", tmp_path]
+    code, err = _run(capsys, [*args, *extra])
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()

@@ -30,7 +30,7 @@ class SegmentSettings:
     analysis_size: int = 256  # long side the features are computed at
     max_regions: int = 4
     min_share: float = 0.05  # every region must cover this share of each photo
-    min_silhouette: float = 0.2  # below this, one region (the whole photo) is kept
+    min_silhouette: float = 0.1  # below this, one region (the whole photo) is kept
     deep_weight: float = 1.0  # relative weights of the feature blocks (each scaled to unit variance)
     colour_weight: float = 1.0
     texture_weight: float = 1.0

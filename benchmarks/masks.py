@@ -1,0 +1,145 @@
+"""Automatic masks against the hand-drawn ones: agreement, time, and what they do to the results.
+
+    python benchmarks/masks.py --pairs ../shared/examples --ids 1-20 \\
+        [--runs hand=results/a.json auto=results/b.json none=results/c.json]
+
+For each pair: ``dpst.auto_masks`` of both photos at their own size (timed), the mean IoU with the
+hand-drawn masks after the best matching of labels (``dpst.segment.matched_iou``, one matching for
+both photos of a pair), and a contact sheet content | auto | hand for both photos.  ``--runs`` names
+quality-benchmark JSON files (``benchmarks/quality.py --masks hand|auto|none``, all scored with the
+hand-drawn masks) whose means are compared in a table.  Writes ``--json`` and the section between
+``<!-- masks:begin/end -->`` of ``--doc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "src" / "dpst").is_dir():
+    sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from quality import METRICS, git_commit, pair_files, parse_ids, update_doc, write_json  # noqa: E402
+from sheets import contact_sheet  # noqa: E402
+
+ROWS = 10
+
+
+def agreement(ids: list[int], root: Path, img_dir: Path, stem: str) -> tuple[dict, list[Path]]:
+    """Auto masks of every pair: time, number of regions, IoU with the hand masks; contact sheets."""
+    import dpst
+    from dpst import io
+    from dpst.masks import labels_from_colors
+    from dpst.segment import matched_iou
+
+    per_pair, rows, sheets = {}, [], []
+    dpst.auto_masks(*(pair_files(root, ids[0])[k] for k in ("content", "style")))  # load the network
+    for i in ids:
+        f = pair_files(root, i)
+        t0 = time.perf_counter()
+        c_auto, s_auto = dpst.auto_masks(f["content"], f["style"])
+        wall = time.perf_counter() - t0
+        auto = [labels_from_colors(np.asarray(m)) for m in (c_auto, s_auto)]
+        hand = [labels_from_colors(io.load_mask(f[k])) for k in ("content_mask", "style_mask")]
+        iou = matched_iou(
+            np.concatenate([a.ravel() for a in auto]), np.concatenate([h.ravel() for h in hand])
+        )
+        per_pair[str(i)] = {"iou": iou, "regions": int(auto[0].max()) + 1, "seconds": wall}
+        rows.append([f["content"], c_auto, f["content_mask"], f["style"], s_auto, f["style_mask"]])
+    labels = ["content", "auto", "hand", "style", "auto", "hand"]
+    for start in range(0, len(ids), ROWS):
+        chunk = ids[start : start + ROWS]
+        out = img_dir / f"{stem}_{chunk[0]}-{chunk[-1]}.jpg"
+        part = rows[start : start + ROWS]
+        sheets.append(contact_sheet(part, labels, out, height=110, row_labels=[f"pair {i}" for i in chunk]))
+    return per_pair, sheets
+
+
+def run_means(spec: list[str]) -> dict[str, dict]:
+    """name=quality.json → that run's mean metrics, settings and pair count."""
+    out = {}
+    for item in spec:
+        name, _, path = item.partition("=")
+        data = json.loads(Path(path).read_text())
+        pairs = data["pairs"].values()
+        out[name] = {
+            "means": {m: float(np.mean([p["ours"][m] for p in pairs])) for m in METRICS},
+            "n": len(data["pairs"]),
+            "settings": data.get("settings", {}),
+            "json": path,
+            "command": data.get("command", ""),
+        }
+    return out
+
+
+def markdown(result: dict, sheets: list[Path], doc_dir: Path) -> str:
+    per = result["pairs"]
+    lines = [
+        "## Automatic masks",
+        "",
+        f"Measured {result['date']}, commit `{result['git']['commit'][:10]}`, by",
+        "",
+        f"    {result['command']}",
+        "",
+        f"Agreement with the hand-drawn masks (mean IoU over the hand-drawn regions after the best "
+        f"matching of labels): **{result['mean_iou']:.2f}** over {len(per)} pairs; "
+        f"{result['mean_seconds']:.1f} s per pair for both photos at 700 px (network loaded).",
+        "",
+        "| pair | " + " | ".join(per) + " |",
+        "|---|" + "---|" * len(per),
+        "| IoU | " + " | ".join(f"{p['iou']:.2f}" for p in per.values()) + " |",
+        "| regions | " + " | ".join(str(p["regions"]) for p in per.values()) + " |",
+        "",
+    ]
+    if result["runs"]:
+        lines += [
+            "Results with each kind of mask (all scored with the hand-drawn masks; means over the pairs):",
+            "",
+            "| masks | pairs | " + " | ".join(METRICS) + " | run |",
+            "|---|---|" + "---|" * len(METRICS) + "---|",
+        ]
+        for name, r in result["runs"].items():
+            cells = " | ".join(f"{r['means'][m]:.2f}" for m in METRICS)
+            lines.append(f"| {name} | {r['n']} | {cells} | `{r['command']}` |")
+        lines.append("")
+    lines += [f"![masks]({os.path.relpath(p, doc_dir)})" for p in sheets]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=Path, default=ROOT.parent / "shared" / "examples")
+    p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"))
+    p.add_argument("--runs", nargs="*", default=[], metavar="NAME=QUALITY_JSON")
+    p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/masks.json")
+    p.add_argument("--doc", type=Path, default=ROOT / "docs/masks.md")
+    args = p.parse_args(argv)
+    per_pair, sheets = agreement(args.ids, args.pairs, args.doc.parent / "img", args.doc.stem)
+    result = {
+        "pairs": per_pair,
+        "mean_iou": float(np.mean([v["iou"] for v in per_pair.values()])),
+        "mean_seconds": float(np.mean([v["seconds"] for v in per_pair.values()])),
+        "runs": run_means(args.runs),
+        "git": git_commit(),
+        "command": shlex.join(["python", os.path.relpath(__file__, ROOT), *argv]),
+        "date": datetime.date.today().isoformat(),
+    }
+    write_json(args.json, result)
+    update_doc(args.doc, markdown(result, sheets, args.doc.parent), name="masks")
+    print(f"mean IoU {result['mean_iou']:.3f}; {result['mean_seconds']:.2f} s per pair; wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
