@@ -28,7 +28,7 @@ class SegmentSettings:
     """Knobs of the automatic segmentation (measured against the hand-drawn masks, docs/masks.md)."""
 
     analysis_size: int = 256  # long side the features are computed at
-    max_regions: int = 4
+    max_regions: int = 2
     min_share: float = 0.05  # every region must cover this share of each photo
     min_silhouette: float = 0.1  # below this, one region (the whole photo) is kept
     deep_weight: float = 1.0  # relative weights of the feature blocks (each scaled to unit variance)
