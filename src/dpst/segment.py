@@ -150,7 +150,8 @@ def joint_clusters(
         share_s = np.bincount(labels[n_c:], minlength=k) / (len(x) - n_c)
         if min(share_c.min(), share_s.min()) < s.min_share:
             continue
-        sil = silhouette(x, labels, rng)
+        # separation judged on appearance only: position (the last column) splits any photo in two
+        sil = silhouette(x[:, :-1], labels, rng)
         if sil >= s.min_silhouette and (best is None or sil > best[0]):
             best = (sil, centres)
     if best is None:
