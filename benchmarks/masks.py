@@ -39,7 +39,7 @@ def agreement(ids: list[int], root: Path, img_dir: Path, stem: str) -> tuple[dic
     """Auto masks of every pair: time, number of regions, IoU with the hand masks; contact sheets."""
     import dpst
     from dpst import io
-    from dpst.masks import labels_from_colors
+    from dpst.masks import labels_from_colors, resize_labels
     from dpst.segment import matched_iou
 
     per_pair, rows, sheets = {}, [], []
@@ -50,7 +50,10 @@ def agreement(ids: list[int], root: Path, img_dir: Path, stem: str) -> tuple[dic
         c_auto, s_auto = dpst.auto_masks(f["content"], f["style"])
         wall = time.perf_counter() - t0
         auto = [labels_from_colors(np.asarray(m)) for m in (c_auto, s_auto)]
-        hand = [labels_from_colors(io.load_mask(f[k])) for k in ("content_mask", "style_mask")]
+        hand = [  # some drawn masks are a few pixels off their photo's size
+            resize_labels(labels_from_colors(io.load_mask(f[k])), *a.shape)
+            for k, a in zip(("content_mask", "style_mask"), auto)
+        ]
         iou = matched_iou(
             np.concatenate([a.ravel() for a in auto]), np.concatenate([h.ravel() for h in hand])
         )
