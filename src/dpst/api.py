@@ -152,7 +152,7 @@ class Stylizer:
     ) -> Image.Image:
         cfg = config or self.config
         self.timings = {}
-        segment = self.segmenter(cfg) if cfg.masks == "auto" else None
+        segment = self.segmenter(cfg.seed) if cfg.masks == "auto" else None
         with self._timed("prepare"):
             pair = prepare(content, style, content_mask, style_mask, cfg.size, segment)
         torch.manual_seed(cfg.seed)
@@ -164,11 +164,11 @@ class Stylizer:
             raise Interrupted(io.resize(stop.image, h, w)) from None
         return io.to_pil(self.finish(pair, x, cfg))
 
-    def segmenter(self, cfg: Config) -> Segmenter:
+    def segmenter(self, seed: int = 0) -> Segmenter:
         """Automatic matched regions (:mod:`dpst.segment`) with this Stylizer's network."""
         from .segment import SegmentSettings, auto_labels
 
-        settings = SegmentSettings(seed=cfg.seed)
+        settings = SegmentSettings(seed=seed)
         return lambda c, s, shapes: auto_labels(self.net, c, s, settings, shapes=shapes)
 
     def masks(
@@ -179,7 +179,7 @@ class Stylizer:
         from .masks import colors_from_labels
 
         c, s = io.load_image(content, "content"), io.load_image(style, "style")
-        c_lab, s_lab = self.segmenter(self.config.updated(seed=seed))(c, s, (c.shape[:2], s.shape[:2]))
+        c_lab, s_lab = self.segmenter(seed)(c, s, (c.shape[:2], s.shape[:2]))
         return Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab))
 
     def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> torch.Tensor:

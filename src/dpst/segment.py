@@ -1,11 +1,12 @@
 """Automatic matched segmentation of a content and a style photo (no hand-drawn masks).
 
-Both photos are described on a coarse grid by the same features: VGG-19 activations (relu3_1 and
-relu4_1, reduced jointly by PCA), CIE Lab colour and vertical position.  One k-means over the cells
-of *both* photos then gives regions that correspond by construction: cluster k is region k in each
-photo.  The number of regions is chosen by the silhouette of the clustering among those where every
-region covers a real share of both photos (a region present in one photo only cannot guide the
-style).  The coarse soft memberships are finally upsampled edge-aware (a guided filter with the
+Both photos are described on a coarse grid by the same features, each block standardised per photo:
+VGG-19 activations (relu3_1 and relu4_1, reduced jointly by PCA), CIE Lab colour, texture and, as the
+last column, vertical position.  One k-means over the cells of *both* photos then gives regions that
+correspond by construction: cluster k is region k in each photo.  The number of regions is chosen by
+the silhouette of the clustering on the appearance columns (all but position), among clusterings
+where every region covers a real share of both photos (a region present in one photo only cannot
+guide the style).  The coarse soft memberships are finally upsampled edge-aware (a guided filter with the
 photo as guide) to any resolution, so region boundaries follow the photo's own edges.
 
 Pure functions apart from :func:`auto_labels`, which runs the network.
@@ -200,10 +201,10 @@ def auto_labels(
     from . import io
 
     cells, grids = [], []
+    dev = next(net.parameters()).device
     for rgb in (content, style):
         small = io.resize_long_side(rgb, s.analysis_size)
         x = torch.from_numpy(np.ascontiguousarray(small, np.float32)).permute(2, 0, 1)[None]
-        dev = next(net.parameters()).device
         with torch.no_grad():
             feats = net(x.to(dev), ("relu3_1", "relu4_1"))
         grid = tuple(feats["relu3_1"].shape[-2:])
