@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dpst import losses
@@ -23,10 +24,24 @@ def test_masked_gram_is_gram_of_the_region():
     assert torch.allclose(losses.masked_gram(f, mask), losses.gram(f[..., :3]), atol=1e-6)
 
 
-def test_region_gram_equals_masked_gram_for_soft_masks():
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "unbatched"])
+def test_region_gram_equals_masked_gram_for_soft_masks(layout):
     f = torch.randn(1, 4, 6, 8)
     mask = torch.rand(6, 8) * (torch.rand(6, 8) > 0.5)
-    assert torch.allclose(losses.region_gram(f, losses.region(mask)), losses.masked_gram(f, mask), atol=1e-6)
+    g = f.contiguous(memory_format=torch.channels_last) if layout == "channels_last" else f
+    g = g[0] if layout == "unbatched" else g
+    assert torch.allclose(losses.region_gram(g, losses.region(mask)), losses.masked_gram(f, mask), atol=1e-6)
+    assert torch.allclose(losses.region_gram(g, losses.region(torch.ones(6, 8))), losses.gram(f), atol=1e-6)
+
+
+def test_region_gram_gradient_matches_masked_gram():
+    mask = torch.rand(6, 8) * (torch.rand(6, 8) > 0.5)
+    f1 = torch.randn(1, 4, 6, 8).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    f2 = f1.detach().clone().requires_grad_(True)
+    w = torch.randn(4, 4)
+    (losses.region_gram(f1, losses.region(mask)) * w).sum().backward()
+    (losses.masked_gram(f2, mask) * w).sum().backward()
+    assert torch.allclose(f1.grad, f2.grad, atol=1e-5)
 
 
 def test_style_loss_zero_at_target_and_positive_elsewhere():
