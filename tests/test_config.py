@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dpst.config import PRESETS, Config
+from dpst.config import PRESETS, STYLE_LAYERS, Config
 
 
 def test_default_preset_is_the_dataclass_defaults():
@@ -21,3 +21,12 @@ def test_preset_overrides_win_and_unknown_names_fail():
     assert Config.preset("fast", size=300).stage1_size == PRESETS["fast"]["stage1_size"]
     with pytest.raises(ValueError, match="unknown preset"):
         Config.preset("slow")
+
+
+def test_layer_weights_are_normalised_and_validated():
+    w = Config(style_layers="1,1,2,2,4").layer_weights()
+    assert list(w) == list(STYLE_LAYERS)
+    assert w["relu5_1"] == pytest.approx(0.4) and sum(w.values()) == pytest.approx(1.0)
+    for bad in ("1,1,1,1", "1,1,1,1,-1", "0,0,0,0,0", "a,b,c,d,e"):
+        with pytest.raises(ValueError, match="style_layers"):
+            Config(style_layers=bad).layer_weights()

@@ -151,6 +151,7 @@ class Stylizer:
         callback: Callback | None = None,
     ) -> Image.Image:
         cfg = config or self.config
+        cfg.layer_weights()  # a bad --style-layers fails here, before any work
         self.timings = {}
         segment = self.segmenter(cfg.seed) if cfg.masks == "auto" else None
         with self._timed("prepare"):
@@ -191,7 +192,7 @@ class Stylizer:
         coarse = pair.at(cfg.stage1_size) if 0 < cfg.stage1_size < max(pair.content.shape[:2]) else pair
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
         with self._timed("targets"):
-            objective = self.objective(coarse)
+            objective = self.objective(coarse, cfg)
             x = _tensor(initial_image(coarse, cfg.init), self.device)
         with self._timed("stage1"):
             x = run_lbfgs(
@@ -207,7 +208,7 @@ class Stylizer:
                     cfg.carry_radius,
                     cfg.carry_eps,
                 ).clamp(0, 1)
-                objective = self.objective(pair)
+                objective = self.objective(pair, cfg)
         if cfg.stage2 and cfg.steps(2) > 0:
             with self._timed("laplacian"):
                 objective.add_term("photo", photorealism_term(pair.content, self.device))
@@ -218,7 +219,7 @@ class Stylizer:
                 )
         return x
 
-    def objective(self, pair: Pair) -> Objective:
+    def objective(self, pair: Pair, cfg: Config | None = None) -> Objective:
         """The objective at the pair's size; the style's Gram matrices come from a small cache, so a
         Stylizer restyling many photos in one look computes them once per size."""
         content, style = _tensor(pair.content, self.device), _tensor(pair.style, self.device)
@@ -233,7 +234,10 @@ class Stylizer:
                 self._targets.pop(next(iter(self._targets)))
             self._targets[key] = style_targets(self.net, style, pair.style_labels, pair.ids)
         targets = self._targets[key]
-        return Objective(self.net, content, style, pair.content_labels, pair.style_labels, pair.ids, targets)
+        layers = (cfg or self.config).layer_weights()
+        return Objective(
+            self.net, content, style, pair.content_labels, pair.style_labels, pair.ids, targets, layers
+        )
 
     def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:
         """Optional local affine filter of the reference code at the working size, then the result is

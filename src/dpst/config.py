@@ -48,6 +48,10 @@ class Config:
     # loss weights (relative-error losses, see dpst.losses)
     content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
     style_weight: float = field(default=10.0, metadata={"help": "weight of the style term"})
+    style_layers: str = field(
+        default="1,1,1,1,1",
+        metadata={"help": "relative weights of the style layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"},
+    )
     tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
     photo_weight: float = field(
         default=3000.0,
@@ -102,6 +106,19 @@ class Config:
         if self.iterations > 0:
             return self.iterations
         return self.stage1_iterations if stage == 1 else self.stage2_iterations
+
+    def layer_weights(self) -> dict[str, float]:
+        """``style_layers`` as {layer: weight}, normalised to sum to 1."""
+        try:
+            w = [float(v) for v in self.style_layers.split(",")]
+        except ValueError:
+            w = []
+        if len(w) != len(STYLE_LAYERS) or min(w) < 0 or sum(w) <= 0:
+            raise ValueError(
+                f"style_layers must be {len(STYLE_LAYERS)} non-negative numbers, not all 0; "
+                f"got {self.style_layers!r}"
+            )
+        return {name: v / sum(w) for name, v in zip(STYLE_LAYERS, w)}
 
     def updated(self, **changes: Any) -> Config:
         return replace(self, **changes)

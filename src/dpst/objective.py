@@ -17,7 +17,8 @@ class Objective:
 
     content, style: (1, 3, H, W) in [0, 1]; content_labels/style_labels: (H, W) int label maps at the
     same sizes as their photos; ids: the labels taking part (present in both photos).  ``targets``:
-    the style's Gram matrices from :func:`style_targets`, when already computed (a cache)."""
+    the style's Gram matrices from :func:`style_targets`, when already computed (a cache);
+    layer_weights: {style layer: weight} (default: equal)."""
 
     def __init__(
         self,
@@ -28,8 +29,10 @@ class Objective:
         style_labels,
         ids: Sequence[int],
         targets: dict | None = None,
+        layer_weights: dict[str, float] | None = None,
     ) -> None:
         self.net = net
+        self.layer_weights = layer_weights
         c_masks = propagate(one_hot(content_labels, ids).to(content.device), layer_sequence("relu5_1"))
         self.regions = {name: [losses.region(m) for m in c_masks[name]] for name in STYLE_LAYERS}
         counts = torch.tensor([float((content_labels == k).sum()) for k in ids])
@@ -48,7 +51,9 @@ class Objective:
         out = {
             "content": losses.content_loss(feats[CONTENT_LAYER], self.content_target),
             "style": losses.style_loss(
-                {n: feats[n] for n in STYLE_LAYERS}, self.regions, self.style_targets, self.label_weights
+                {n: feats[n] for n in STYLE_LAYERS}, self.regions, self.style_targets,
+                self.label_weights,
+                self.layer_weights,
             ),
             "tv": losses.tv_loss(x),
         }
