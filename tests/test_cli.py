@@ -36,7 +36,7 @@ def test_help_lists_settings_with_defaults(capsys):
         "--preset",
     ):
         assert flag in out
-    assert "(default: 400)" in out
+    assert "(default: 512)" in out
 
 
 def test_preset_then_flags_on_top():

@@ -21,7 +21,7 @@ class Config:
 
     # resolution
     size: int = field(
-        default=400, metadata={"help": "working resolution: long side (px) that stage 2 optimises at"}
+        default=512, metadata={"help": "working resolution: long side (px) that stage 2 optimises at"}
     )
     stage1_size: int = field(
         default=256, metadata={"help": "long side for stage 1 (coarse-to-fine); 0 = --size"}
@@ -34,7 +34,7 @@ class Config:
         default=0, metadata={"help": "L-BFGS steps of *both* stages (the paper: 1000); 0 = per stage:"}
     )
     stage1_iterations: int = field(default=150, metadata={"help": "steps of stage 1 (at --stage1-size)"})
-    stage2_iterations: int = field(default=80, metadata={"help": "steps of stage 2 (at --size)"})
+    stage2_iterations: int = field(default=45, metadata={"help": "steps of stage 2 (at --size)"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
         default="transfer",
@@ -129,7 +129,7 @@ class Config:
 PRESETS: dict[str, dict[str, Any]] = {
     # coarse-to-fine at small sizes: a preview in well under a minute
     "fast": {"size": 256, "stage1_size": 160, "stage1_iterations": 60, "stage2_iterations": 30},
-    # the defaults: 150 steps at 256 px, 80 steps at 400 px, carried to the photo's full size
+    # the defaults: 150 steps at 256 px, 45 steps at 512 px, carried to the photo's full size
     "default": {},
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
     "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "filter": True},
