@@ -51,7 +51,9 @@ class Objective:
         out = {
             "content": losses.content_loss(feats[CONTENT_LAYER], self.content_target),
             "style": losses.style_loss(
-                {n: feats[n] for n in STYLE_LAYERS}, self.regions, self.style_targets,
+                {n: feats[n] for n in STYLE_LAYERS},
+                self.regions,
+                self.style_targets,
                 self.label_weights,
                 self.layer_weights,
             ),
