@@ -76,7 +76,12 @@ Segmenter = Callable[[np.ndarray, np.ndarray, tuple], tuple[np.ndarray, np.ndarr
 
 
 def prepare(
-    content, style, content_mask=None, style_mask=None, size: int = 512, segment: Segmenter | None = None
+    content,
+    style,
+    content_mask=None,
+    style_mask=None,
+    size: int = Config.size,
+    segment: Segmenter | None = None,
 ) -> Pair:
     """Load and resize a pair and its masks; decide which labels take part.
 
