@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
     pair = prepare(*files, size)
     c, s = _tensor(pair.content, "cpu"), _tensor(pair.style, "cpu")
     obj = Objective(net, c, s, pair.content_labels, pair.style_labels, pair.ids)
-    x0 = _tensor(initial_image(pair, "transfer"), "cpu")
+    x0 = _tensor(initial_image(pair, cfg.init, cfg.seed), "cpu")
     report("start", x0)
     w = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
     x1 = run_lbfgs(x0, obj, w, n1)

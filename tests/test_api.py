@@ -156,3 +156,20 @@ def test_timings_cover_the_pipeline():
     s(photo(48, 64), photo(40, 40, 1))
     assert {"prepare", "targets", "stage1", "laplacian", "stage2", "upsample"} <= set(s.timings)
     assert all(v >= 0 for v in s.timings.values())
+
+
+@pytest.mark.parametrize("f_size, filtered_at", [(1400, (96, 128)), (64, (48, 64))])
+def test_filter_runs_at_the_output_size_capped_by_f_size(monkeypatch, f_size, filtered_at):
+    import dpst.api
+
+    seen, real = [], dpst.api.local_affine_filter
+
+    def spy(x, guide, **kw):
+        seen.append((tuple(x.shape[-2:]), tuple(guide.shape[-2:])))
+        return real(x, guide, **kw)
+
+    monkeypatch.setattr(dpst.api, "local_affine_filter", spy)
+    cfg = FAST.updated(iterations=1, filter=True, f_radius=3, f_size=f_size)
+    out = Stylizer(cfg, weights=random_weights())(photo(96, 128), photo(40, 40, 1))
+    assert out.size == (128, 96)
+    assert seen == [(filtered_at, filtered_at)]

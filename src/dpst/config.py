@@ -37,11 +37,12 @@ class Config:
     stage2_iterations: int = field(default=45, metadata={"help": "steps of stage 2 (at --size)"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
-        default="transfer",
+        default="distribution",
         metadata={
-            "help": "stage 1's start: transfer (content, colours moved region by region to the "
-            "style's), content, or noise (the paper)",
-            "choices": ("transfer", "content", "noise"),
+            "help": "stage 1's start: distribution (content, each region's colour distribution moved "
+            "to the style region's), transfer (the same with a linear map: mean and covariance "
+            "only), content, or noise (the paper)",
+            "choices": ("distribution", "transfer", "content", "noise"),
         },
     )
     history: int = field(default=50, metadata={"help": "L-BFGS history size"})
@@ -60,14 +61,27 @@ class Config:
     stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
     # final filter
     filter: bool = field(
-        default=False,
+        default=True,
         metadata={
-            "help": "apply the reference code's edge-aware local affine filter (measured: more "
-            "photorealistic but less style than the final local affine carry alone; docs/photorealism.md)"
+            "help": "finish with the reference code's edge-aware local affine filter, at the output "
+            "size (docs/photorealism.md)"
         },
     )
     f_radius: int = field(default=15, metadata={"help": "local affine filter radius"})
-    f_edge: float = field(default=0.01, metadata={"help": "local affine filter edge sensitivity"})
+    f_edge: float = field(
+        default=0.003,
+        metadata={
+            "help": "local affine filter edge sensitivity (the reference code: 0.01; measured on "
+            "pairs 1-20, 0.003 keeps more of the style)"
+        },
+    )
+    f_size: int = field(
+        default=1400,
+        metadata={
+            "help": "long side (px) at most at which the local affine filter runs; larger outputs are "
+            "filtered at this size and carried up"
+        },
+    )
     carry: bool = field(
         default=True,
         metadata={
@@ -132,7 +146,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the defaults: 150 steps at 256 px, 45 steps at 512 px, carried to the photo's full size
     "default": {},
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
-    "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "filter": True},
+    "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "f_edge": 0.01},
 }
 
 
