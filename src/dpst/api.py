@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from . import io
-from .affine import affine_upsample, local_affine_filter, refine_detail
+from .affine import affine_upsample, guided_filter, local_affine_filter, refine_detail
 from .colour import region_colour_transfer
 from .config import Config
 from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
@@ -286,6 +286,10 @@ def _carry(target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Conf
     return torch.nn.functional.interpolate(x, size=target.shape[-2:], mode="bicubic", align_corners=False)
 
 
+# radius and eps of the guided filter that regrains the distribution-transfer start
+_REGRAIN = (2, 1e-3)
+
+
 def initial_image(pair: Pair, init: str, seed: int = 0) -> np.ndarray:
     """Stage 1's start: the content photo, or the content with each region's colours moved to the
     style region's (see :mod:`dpst.colour`): their whole distribution (``distribution``, the default)
@@ -294,16 +298,26 @@ def initial_image(pair: Pair, init: str, seed: int = 0) -> np.ndarray:
         return pair.content
     if init == "noise":  # the paper's start; seeded by torch.manual_seed in Stylizer.__call__
         return torch.rand(pair.content.shape).numpy()
-    if init in ("distribution", "transfer"):
+    if init == "transfer":
         return region_colour_transfer(
+            pair.content, pair.style, pair.content_labels, pair.style_labels, pair.ids
+        )
+    if init == "distribution":
+        x = region_colour_transfer(
             pair.content,
             pair.style,
             pair.content_labels,
             pair.style_labels,
             pair.ids,
-            method="linear" if init == "transfer" else "distribution",
+            method="distribution",
             seed=seed,
         )
+        # "Regraining" (Pitié et al. 2005 clean the grain that a distribution map leaves): keep only
+        # what is locally affine in the content photo.  Measured on pairs 3, 12, 14, 17: affine_rms
+        # -0.02..-0.09, style_swd within +-0.4, style_gram -0.65..+0.7 (docs/photorealism.md).
+        c = torch.from_numpy(np.ascontiguousarray(pair.content, np.float32)).permute(2, 0, 1)[None]
+        t = torch.from_numpy(np.ascontiguousarray(x, np.float32)).permute(2, 0, 1)[None]
+        return tensor_to_image(guided_filter(c, t, *_REGRAIN).clamp(0, 1))
     raise ValueError(f"unknown init {init!r}; use distribution, transfer, content or noise")
 
 
