@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import dpst
@@ -173,3 +174,25 @@ def test_filter_runs_at_the_output_size_capped_by_f_size(monkeypatch, f_size, fi
     out = Stylizer(cfg, weights=random_weights())(photo(96, 128), photo(40, 40, 1))
     assert out.size == (128, 96)
     assert seen == [(filtered_at, filtered_at)]
+
+
+def test_distribution_start_is_closer_to_the_style_colours_and_regrained():
+    from dpst.affine import guided_filter
+    from dpst.api import _REGRAIN, initial_image
+    from dpst.metrics import sliced_w1
+
+    rng = np.random.default_rng(0)
+    style = np.where(rng.uniform(size=(48, 64, 1)) < 0.5, [0.9, 0.2, 0.1], [0.1, 0.2, 0.8])
+    style = np.clip(style + 0.03 * rng.standard_normal((48, 64, 3)), 0, 1).astype(np.float32)
+    pair = prepare(photo(48, 64), style, size=64)
+    dist, lin = initial_image(pair, "distribution"), initial_image(pair, "transfer")
+    assert dist.shape == lin.shape == pair.content.shape and 0 <= dist.min() and dist.max() <= 1
+    target = pair.style.reshape(-1, 3)
+    assert sliced_w1(dist.reshape(-1, 3), target) < 0.7 * sliced_w1(lin.reshape(-1, 3), target)
+    # regrained: filtering it again with the same guided filter changes it little
+    t = torch.from_numpy(dist).permute(2, 0, 1)[None]
+    c = torch.from_numpy(pair.content).permute(2, 0, 1)[None]
+    again = guided_filter(c, t, *_REGRAIN)[0].permute(1, 2, 0).numpy()
+    assert np.abs(again - dist).mean() < 0.01
+    with pytest.raises(ValueError, match="unknown init"):
+        initial_image(pair, "stripes")

@@ -141,8 +141,15 @@ class Config:
 # Named starting points; a preset only lists what differs from the defaults above.  Times are for a
 # 700 px photo on a 2-core laptop CPU (docs/benchmarks.md, benchmarks/speed.py).
 PRESETS: dict[str, dict[str, Any]] = {
-    # coarse-to-fine at small sizes: a preview in well under a minute
-    "fast": {"size": 256, "stage1_size": 160, "stage1_iterations": 60, "stage2_iterations": 30},
+    # coarse-to-fine at small sizes: a preview in well under a minute; no reference
+    # filter, which took 1.9 s of its 29.5 s on pair 3 (benchmarks/speed.py)
+    "fast": {
+        "size": 256,
+        "stage1_size": 160,
+        "stage1_iterations": 60,
+        "stage2_iterations": 30,
+        "filter": False,
+    },
     # the defaults: 150 steps at 256 px, 45 steps at 512 px, carried to the photo's full size
     "default": {},
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
