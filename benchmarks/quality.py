@@ -391,7 +391,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=Path, required=True, help="the examples folder (input/, style/, ...)")
     p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"), help="pair ids, e.g. 1-20 or 1,4,7-9")
     p.add_argument("--out", type=Path, default=Path("benchmarks/runs/default"), help="folder of our outputs")
-    p.add_argument("--preset", default="default", help="a dpst preset (fast, default, paper)")
+    p.add_argument("--preset", default="default", help="a dpst preset (fast, default, quality, paper)")
     p.add_argument(
         "--masks",
         choices=("hand", "auto", "none"),

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from dpst.affine import (
+    affine_projection,
     affine_upsample,
     guided_coefficients,
     guided_filter,
@@ -189,6 +190,20 @@ def test_refine_detail() -> None:
     torch.testing.assert_close(refine_detail(result, flat), result, rtol=0, atol=1e-12)
 
 
+def test_affine_projection_keeps_a_global_map_and_lowers_what_is_not_locally_affine() -> None:
+    from dpst.metrics import affine_rms
+
+    content = rand(1, 3, 32, 40, seed=3)  # local variance ~1/12 >> eps: the ridge bias is ~0.1%
+    mapped = global_map(content)
+    assert torch.equal(affine_projection(mapped, content, 0), mapped)
+    assert torch.allclose(affine_projection(mapped, content, 2), mapped.clamp(0, 1), atol=5e-3)
+    noisy = (mapped + 0.1 * rand(1, 3, 32, 40, seed=4)).clamp(0, 1)
+    as_np = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
+    rms = [affine_rms(as_np(content), as_np(affine_projection(noisy, content, n))) for n in (0, 1, 2)]
+    assert rms[0] > rms[1] > rms[2]
+    assert rms[2] < 0.5 * rms[0]
+
+
 def test_affine_upsample_matches_interpolated_coefficients_and_is_tile_invariant() -> None:
     full = rand(2, 3, 31, 26, seed=14)
     small = F.adaptive_avg_pool2d(full, (12, 10))
@@ -256,6 +271,8 @@ def test_affine_upsample_reproduces_a_global_colour_map() -> None:
             "tile_rows",
         ),
         (lambda: refine_detail(torch.rand(1, 3, 5, 5), torch.rand(1, 1, 5, 5)), "channels"),
+        (lambda: affine_projection(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), -1), "passes"),
+        (lambda: affine_projection(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 6), 1), "H x W"),
         (
             lambda: affine_upsample(torch.rand(1, 1, 9, 9), torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5)),
             "content_full",

@@ -85,7 +85,7 @@ def test_real_weights_64px_moves_toward_the_style(real_weights):
 
 
 def test_two_stages_with_filter_and_detail_run_in_range():
-    cfg = FAST.updated(iterations=3, stage2=True, filter=True, f_radius=3, refine_detail=True)
+    cfg = FAST.updated(iterations=3, stage2=True, filter=True, f_radius=3, polish=1, refine_detail=True)
     seen = []
     out = Stylizer(cfg, weights=random_weights())(photo(48, 64), photo(40, 40, 1), callback=seen.append)
     assert out.size == (64, 48)

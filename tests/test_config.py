@@ -16,6 +16,13 @@ def test_presets_order_by_cost():
     assert paper.stage1_size == 0 and paper.filter and paper.init == "noise"
 
 
+def test_quality_preset_works_at_700_px_and_keeps_the_photo():
+    quality, default = Config.preset("quality"), Config()
+    assert quality.size == 700 > default.size
+    assert quality.style_weight > default.style_weight
+    assert quality.filter and quality.stage2 and quality.polish > 0 == default.polish
+
+
 def test_preset_overrides_win_and_unknown_names_fail():
     assert Config.preset("fast", size=300).size == 300
     assert Config.preset("fast", size=300).stage1_size == PRESETS["fast"]["stage1_size"]

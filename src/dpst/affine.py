@@ -22,7 +22,14 @@ from torch import Tensor
 
 from ._sym3 import SYM3, SYM3_IDX, inv_sym3
 
-__all__ = ["affine_upsample", "guided_coefficients", "guided_filter", "local_affine_filter", "refine_detail"]
+__all__ = [
+    "affine_projection",
+    "affine_upsample",
+    "guided_coefficients",
+    "guided_filter",
+    "local_affine_filter",
+    "refine_detail",
+]
 
 
 def guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, *, tile_rows: int = 256) -> Tensor:
@@ -132,6 +139,31 @@ def local_affine_filter(
             result[i, :, t0:t1] = _apply_affine(
                 smooth[:9].unflatten(0, (3, 3)), smooth[9:], guide[i, :, t0:t1]
             )
+    return result
+
+
+def affine_projection(
+    result: Tensor, content: Tensor, passes: int, radius: int = 1, eps: float = 1e-4
+) -> Tensor:
+    """Make ``result`` more locally affine in ``content``: ``passes`` guided filters of the result with
+    the photo as guide, each fitting an affine colour map per ``(2r+1)^2`` window (the window and
+    regulariser of the photorealism term and of ``affine_rms``) and averaging the maps.  A result that
+    is an affine colour map of the photo comes back unchanged; each pass lowers what no local affine
+    map of the photo explains (texture the photo does not have, halos across its edges).
+
+    Args:
+        result: ``(B, C, H, W)`` stylised image; content: ``(B, 3, H, W)`` the photo.
+        passes: number of passes (0: ``result`` as is).
+
+    Returns:
+        ``(B, C, H, W)`` in ``[0, 1]``.
+    """
+    _check_pair(content, result, "affine_projection", ("content", "result"), first_channels=(1, 3))
+    _check_window(radius, eps, "radius", "eps", min_radius=1)
+    if passes < 0:
+        raise ValueError(f"affine_projection: passes must be >= 0, got {passes}")
+    for _ in range(passes):
+        result = guided_filter(content, result, radius, eps).clamp_(0.0, 1.0)
     return result
 
 

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from . import io
-from .affine import affine_upsample, guided_filter, local_affine_filter, refine_detail
+from .affine import affine_projection, affine_upsample, guided_filter, local_affine_filter, refine_detail
 from .colour import region_colour_transfer
 from .config import Config
 from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
@@ -270,6 +270,9 @@ class Stylizer:
             if mid is not full_t:
                 with self._timed("upsample"):
                     x = _carry(full_t, mid, x, cfg)
+        if cfg.polish > 0:
+            with self._timed("filter"):
+                x = affine_projection(x.clamp(0, 1), full_t, cfg.polish)
         if cfg.refine_detail:
             x = refine_detail(x, full_t)
         return tensor_to_image(x.clamp(0, 1))
