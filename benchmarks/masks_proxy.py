@@ -1,0 +1,150 @@
+"""A cheap proxy for trying segmentation designs: the colour of stage 1's start, scored by hand masks.
+
+    python benchmarks/masks_proxy.py --pairs ../shared/examples --ids 1-20 \\
+        hand none auto auto:max_regions=4 transfer:regions=4
+
+For each pair and each design, the photos are segmented (or the hand masks used), stage 1's start is
+made at 256 px (``initial_image(pair, "distribution")``: each region's colours moved to its matched
+style region's), resized to the photo's size and scored by ``style_swd`` with the **hand-drawn**
+masks; also the mean IoU of the labels with the hand masks.  No L-BFGS step runs, so a design costs
+about 10 s per pair instead of 30 s (fast preset).  Measured 2026-11-27: the proxy's means over pairs
+1-20 (hand 5.30, auto 14.2) track the fast preset's final results (hand 5.42, auto 13.53).
+
+Designs: ``hand``; ``none`` (each photo one region); ``auto[:key=value,...]`` (``dpst.segment.
+auto_labels`` with those ``SegmentSettings``); ``transfer[:regions=K,knn=N]``: an experiment, not in
+dpst: the style photo alone is clustered (k-means, same features as ``auto``) and each cell of the
+content photo takes the label most of its N nearest style cells have, by VGG-19 relu4_1 + relu5_1
+(L2-normalised per cell) and vertical position.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "src" / "dpst").is_dir():
+    sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from quality import pair_files, parse_ids, write_json  # noqa: E402
+
+from dpst import io, segment  # noqa: E402
+from dpst.api import _shared, initial_image, prepare  # noqa: E402
+from dpst.config import Config  # noqa: E402
+from dpst.masks import labels_from_colors, resize_labels  # noqa: E402
+from dpst.metrics import style_swd  # noqa: E402
+
+
+def _cells(net, rgb: np.ndarray, s: segment.SegmentSettings) -> tuple[tuple, tuple[int, int], np.ndarray]:
+    """The clustering features of ``auto_labels`` and the matching features of ``transfer``."""
+    small = io.resize_long_side(rgb, s.analysis_size)
+    x = torch.from_numpy(np.ascontiguousarray(small, np.float32)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        feats = net(x, ("relu3_1", "relu4_1", "relu5_1"))
+    grid = tuple(feats["relu3_1"].shape[-2:])
+    cells = segment.cell_features([feats[n][0].float().numpy() for n in ("relu3_1", "relu4_1")], small, grid)
+    match = []
+    for n in ("relu4_1", "relu5_1"):
+        t = F.interpolate(feats[n].float(), size=grid, mode="bilinear", align_corners=False)[0]
+        t = t / t.norm(dim=0, keepdim=True).clamp_min(1e-8)
+        match.append(t.reshape(t.shape[0], -1).T.numpy())
+    match.append(np.repeat((np.arange(grid[0]) + 0.5) / grid[0], grid[1])[:, None])
+    return cells, grid, np.concatenate(match, 1)
+
+
+def transfer_labels(net, content, style, s, shapes, regions: int = 4, knn: int = 5):
+    """Style-only k-means; content cells labelled by a vote of their nearest style cells."""
+    (cc, gc, mc), (cs, gs, ms) = _cells(net, content, s), _cells(net, style, s)
+    deep = segment._standardise(segment._pca([cc[0], cs[0]], s.pca_dims), s.deep_weight)
+    blocks = [
+        segment._standardise([cc[j], cs[j]], w)
+        for j, w in ((1, s.colour_weight), (2, s.texture_weight), (3, s.position_weight))
+    ]
+    style_x = np.concatenate([deep[1]] + [b[1] for b in blocks], 1)
+    centres, style_lab = segment.kmeans(style_x, regions, np.random.default_rng(s.seed))
+    nn = np.argsort(segment._sq_dist(mc, ms), 1)[:, :knn]
+    votes = np.zeros((len(mc), regions))
+    np.add.at(votes, (np.repeat(np.arange(len(mc)), knn), style_lab[nn].ravel()), 1.0)
+    soft_c = torch.from_numpy((votes / knn).T.reshape(regions, *gc)).float()
+    soft_s = segment.memberships(style_x, centres, gs, s.temperature)
+    out = []
+    for rgb, soft, shape in zip((content, style), (soft_c, soft_s), shapes):
+        photo = rgb if rgb.shape[:2] == tuple(shape) else io.resize(rgb, *shape)
+        out.append(segment.refine_labels(soft, photo, s.refine_radius))
+    return out[0], out[1]
+
+
+def _parse(design: str) -> tuple[str, dict]:
+    name, _, rest = design.partition(":")
+    kv = {}
+    for item in filter(None, rest.split(",")):
+        k, v = item.split("=")
+        kv[k] = float(v) if "." in v or "e" in v else int(v)
+    if name not in ("hand", "none", "auto", "transfer"):
+        raise SystemExit(f"unknown design {design!r}")
+    return name, kv
+
+
+def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int, dict[str, float]]:
+    name, kv = _parse(design)
+    net = _shared(Config()).net
+    if name == "transfer":
+        st = segment.SegmentSettings()
+        seg = lambda a, b, shapes: transfer_labels(net, a, b, st, shapes, **kv)  # noqa: E731
+    else:
+        st = segment.SegmentSettings(**kv) if name == "auto" else segment.SegmentSettings(max_regions=1)
+        seg = lambda a, b, shapes: segment.auto_labels(net, a, b, st, shapes=shapes)  # noqa: E731
+    rows = {}
+    for i in ids:
+        f = pair_files(root, i)
+        c, s = io.load_image(f["content"], "content"), io.load_image(f["style"], "style")
+        hc = resize_labels(labels_from_colors(io.load_mask(f["content_mask"])), *c.shape[:2])
+        hs = resize_labels(labels_from_colors(io.load_mask(f["style_mask"])), *s.shape[:2])
+        t0 = time.perf_counter()
+        if name == "hand":
+            pair = prepare(c, s, f["content_mask"], f["style_mask"], size=size)
+        else:
+            pair = prepare(c, s, size=size, segment=seg)
+        seconds = time.perf_counter() - t0
+        start = io.resize(initial_image(pair, "distribution"), *c.shape[:2])
+        auto = [
+            resize_labels(pair.content_labels, *c.shape[:2]),
+            resize_labels(pair.style_labels, *s.shape[:2]),
+        ]
+        iou = segment.matched_iou(
+            np.concatenate([a.ravel() for a in auto]), np.concatenate([hc.ravel(), hs.ravel()])
+        )
+        swd = style_swd(start, s, hc, hs)
+        rows[i] = {"style_swd": swd, "iou": iou, "regions": len(pair.ids), "s": seconds}
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("designs", nargs="+", help="hand | none | auto[:k=v,...] | transfer[:regions=K,knn=N]")
+    p.add_argument("--pairs", type=Path, required=True, help="the examples folder")
+    p.add_argument("--ids", default="1-20")
+    p.add_argument("--json", type=Path, help="write every pair's numbers here")
+    a = p.parse_args(argv)
+    ids = parse_ids(a.ids)
+    out = {}
+    for design in a.designs:
+        rows = proxy(design, ids, a.pairs)
+        out[design] = {str(i): r for i, r in rows.items()}
+        mean = {k: float(np.mean([r[k] for r in rows.values()])) for k in ("style_swd", "iou")}
+        per_pair = " ".join(f"{i}:{r['style_swd']:.1f}" for i, r in rows.items())
+        print(f"{design}: style_swd {mean['style_swd']:.2f}  IoU {mean['iou']:.3f}  ({per_pair})", flush=True)
+    if a.json:
+        write_json(a.json, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
