@@ -65,6 +65,13 @@ def test_one_mask_only_is_an_error():
         prepare(photo(), photo(), _mask(48, 64, 0, 1), None)
 
 
+def test_negative_polish_fails_before_any_work(monkeypatch):
+    st = Stylizer(FAST, weights=random_weights())
+    monkeypatch.setattr(st, "optimise", lambda *a: pytest.fail("optimised with a bad --polish"))
+    with pytest.raises(ValueError, match="--polish -1"):
+        st(photo(), photo(seed=1), config=FAST.updated(polish=-1))
+
+
 def test_output_size_option():
     out = Stylizer(FAST.updated(iterations=1, output_size=40), weights=random_weights())(
         photo(48, 64), photo()

@@ -157,6 +157,8 @@ class Stylizer:
     ) -> Image.Image:
         cfg = config or self.config
         cfg.layer_weights()  # a bad --style-layers fails here, before any work
+        if cfg.polish < 0:
+            raise ValueError(f"--polish {cfg.polish}: use 0 (off) or more passes")
         self.timings = {}
         segment = self.segmenter(cfg.seed) if cfg.masks == "auto" else None
         with self._timed("prepare"):
