@@ -37,7 +37,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = Con
         "--preset",
         choices=tuple(PRESETS),
         default="default",
-        help="fast (a preview), default, quality (more of the style's texture, about 2x the time), "
+        help="fast (a preview), default, quality (closer colours, about 1.6x the time), "
         "or paper (the reference schedule: 2x1000 steps at 700 px, slow) (default: %(default)s)",
     )
     for f in config_fields():
