@@ -42,32 +42,26 @@ from dpst.masks import labels_from_colors, resize_labels  # noqa: E402
 from dpst.metrics import style_swd  # noqa: E402
 
 
-def _cells(net, rgb: np.ndarray, s: segment.SegmentSettings) -> tuple[tuple, tuple[int, int], np.ndarray]:
-    """The clustering features of ``auto_labels`` and the matching features of ``transfer``."""
+def _match_cells(net, rgb: np.ndarray, s: segment.SegmentSettings, grid: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour features of the cells on ``grid``: relu4_1 + relu5_1, L2-normalised per
+    cell, and vertical position."""
     small = io.resize_long_side(rgb, s.analysis_size)
     x = torch.from_numpy(np.ascontiguousarray(small, np.float32)).permute(2, 0, 1)[None]
     with torch.no_grad():
-        feats = net(x, ("relu3_1", "relu4_1", "relu5_1"))
-    grid = tuple(feats["relu3_1"].shape[-2:])
-    cells = segment.cell_features([feats[n][0].float().numpy() for n in ("relu3_1", "relu4_1")], small, grid)
+        feats = net(x, ("relu4_1", "relu5_1"))
     match = []
-    for n in ("relu4_1", "relu5_1"):
-        t = F.interpolate(feats[n].float(), size=grid, mode="bilinear", align_corners=False)[0]
+    for name in ("relu4_1", "relu5_1"):
+        t = F.interpolate(feats[name].float(), size=grid, mode="bilinear", align_corners=False)[0]
         t = t / t.norm(dim=0, keepdim=True).clamp_min(1e-8)
         match.append(t.reshape(t.shape[0], -1).T.numpy())
     match.append(np.repeat((np.arange(grid[0]) + 0.5) / grid[0], grid[1])[:, None])
-    return cells, grid, np.concatenate(match, 1)
+    return np.concatenate(match, 1)
 
 
 def transfer_labels(net, content, style, s, shapes, regions: int = 4, knn: int = 5):
     """Style-only k-means; content cells labelled by a vote of their nearest style cells."""
-    (cc, gc, mc), (cs, gs, ms) = _cells(net, content, s), _cells(net, style, s)
-    deep = segment._standardise(segment._pca([cc[0], cs[0]], s.pca_dims), s.deep_weight)
-    blocks = [
-        segment._standardise([cc[j], cs[j]], w)
-        for j, w in ((1, s.colour_weight), (2, s.texture_weight), (3, s.position_weight))
-    ]
-    style_x = np.concatenate([deep[1]] + [b[1] for b in blocks], 1)
+    (_, style_x), (gc, gs) = segment.joint_cells(net, content, style, s)
+    mc, ms = _match_cells(net, content, s, gc), _match_cells(net, style, s, gs)
     centres, style_lab = segment.kmeans(style_x, regions, np.random.default_rng(s.seed))
     nn = np.argsort(segment._sq_dist(mc, ms), 1)[:, :knn]
     votes = np.zeros((len(mc), regions))

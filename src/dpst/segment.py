@@ -187,17 +187,12 @@ def ordered(centres: np.ndarray, position_column: int = -1) -> np.ndarray:
     return centres[np.argsort(centres[:, position_column], kind="stable")]
 
 
-def auto_labels(
-    net,
-    content: np.ndarray,
-    style: np.ndarray,
-    s: SegmentSettings = SegmentSettings(),
-    shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Matched label maps of both photos: region k of the content corresponds to region k of the
-    style.  content, style: (H, W, 3) float in [0, 1] (any sizes); net: a
-    :class:`dpst.vgg.VGGFeatures`.  shapes: the (H, W) of the label maps to return (default: the
-    photos' own)."""
+def joint_cells(
+    net, content: np.ndarray, style: np.ndarray, s: SegmentSettings = SegmentSettings()
+) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """The clustering features of both photos' cells on the relu3_1 grid of an ``analysis_size``
+    copy: deep (one PCA over both photos), colour, texture and position blocks, each standardised per
+    photo and weighted by ``s``.  Returns ``[content_cells, style_cells]`` (N, D) and their grids."""
     from . import io
 
     cells, grids = [], []
@@ -215,7 +210,23 @@ def auto_labels(
     colour = _standardise([c[1] for c in cells], s.colour_weight)
     texture = _standardise([c[2] for c in cells], s.texture_weight)
     pos = _standardise([c[3] for c in cells], s.position_weight)
-    blocks = [np.concatenate(b, 1) for b in zip(deep, colour, texture, pos)]
+    return [np.concatenate(b, 1) for b in zip(deep, colour, texture, pos)], grids
+
+
+def auto_labels(
+    net,
+    content: np.ndarray,
+    style: np.ndarray,
+    s: SegmentSettings = SegmentSettings(),
+    shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Matched label maps of both photos: region k of the content corresponds to region k of the
+    style.  content, style: (H, W, 3) float in [0, 1] (any sizes); net: a
+    :class:`dpst.vgg.VGGFeatures`.  shapes: the (H, W) of the label maps to return (default: the
+    photos' own)."""
+    from . import io
+
+    blocks, grids = joint_cells(net, content, style, s)
     centres, k = joint_clusters(blocks[0], blocks[1], s)
     centres = ordered(centres) if k > 1 else centres
     shapes = shapes or (content.shape[:2], style.shape[:2])
