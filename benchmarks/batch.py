@@ -22,9 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from dpst import io
-from dpst.batch import JobEvent, read_manifest, run_batch, usable_cpus
+from dpst.batch.manifest import read_manifest
+from dpst.batch.runners import JobEvent, run_batch
 from dpst.config import Config
-from dpst.vgg import WeightsError, load_weights
+from dpst.errors import WeightsError
+from dpst.neural.vgg import load_weights
+from dpst.resources import usable_cpus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
 # (label, run_batch keywords); all but local-1x1 use both cores of a 2-core machine.

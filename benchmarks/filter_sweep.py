@@ -22,10 +22,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from dpst.affine import local_affine_filter  # noqa: E402
 from dpst.io import load_image  # noqa: E402
 from dpst.metrics import default_net, score  # noqa: E402
-from dpst.optimize import tensor_to_image  # noqa: E402
+from dpst.ops.local_affine import local_affine_filter  # noqa: E402
+from dpst.ops.tensor import to_image as tensor_to_image  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from quality import METRICS, pair_files, parse_ids  # noqa: E402

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dpst.affine import affine_upsample, local_affine_filter, refine_detail
-from dpst.laplacian import LaplacianTerm, matting_laplacian
+from dpst.ops.guided import refine_detail
+from dpst.ops.laplacian import LaplacianTerm, matting_laplacian
+from dpst.ops.local_affine import local_affine_filter
+from dpst.ops.upsample import affine_upsample
 
 DEFAULT_IMAGE = Path("/work/shared/examples/input/in9.png")
 

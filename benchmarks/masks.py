@@ -4,7 +4,7 @@
         [--runs hand=results/a.json auto=results/b.json none=results/c.json]
 
 For each pair: ``dpst.auto_masks`` of both photos at their own size (timed), the mean IoU with the
-hand-drawn masks after the best matching of labels (``dpst.segment.matched_iou``, one matching for
+hand-drawn masks after the best matching of labels (``dpst.metrics.matched_iou``, one matching for
 both photos of a pair), and a contact sheet content | auto | hand for both photos.  ``--runs`` names
 quality-benchmark JSON files (``benchmarks/quality.py --masks hand|auto|none``, all scored with the
 hand-drawn masks) whose means are compared in a table.  Writes ``--json`` and the section between
@@ -39,8 +39,8 @@ def agreement(ids: list[int], root: Path, img_dir: Path, stem: str) -> tuple[dic
     """Auto masks of every pair: time, number of regions, IoU with the hand masks; contact sheets."""
     import dpst
     from dpst import io
-    from dpst.masks import labels_from_colors, resize_labels
-    from dpst.segment import matched_iou
+    from dpst.metrics import matched_iou
+    from dpst.ops.palette import labels_from_colors, resize_labels
 
     per_pair, rows, sheets = {}, [], []
     dpst.auto_masks(*(pair_files(root, ids[0])[k] for k in ("content", "style")))  # load the network

@@ -38,8 +38,8 @@ from quality import pair_files, parse_ids, write_json  # noqa: E402
 from dpst import io, segment  # noqa: E402
 from dpst.api import _shared, initial_image, prepare  # noqa: E402
 from dpst.config import Config  # noqa: E402
-from dpst.masks import labels_from_colors, resize_labels  # noqa: E402
 from dpst.metrics import style_swd  # noqa: E402
+from dpst.ops.palette import labels_from_colors, resize_labels  # noqa: E402
 
 
 def _match_cells(net, rgb: np.ndarray, s: segment.SegmentSettings, grid: tuple[int, int]) -> np.ndarray:

@@ -39,8 +39,8 @@ import numpy as np  # noqa: E402
 from sheets import contact_sheet  # noqa: E402
 
 from dpst.config import Config  # noqa: E402
+from dpst.errors import WeightsError  # noqa: E402
 from dpst.metrics import score  # noqa: E402
-from dpst.vgg import WeightsError  # noqa: E402
 
 METRICS = ("affine_rms", "style_swd", "style_gram")
 SHEET_ROWS = 10  # pairs per contact sheet

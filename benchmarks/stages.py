@@ -20,12 +20,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from dpst.affine import affine_upsample, local_affine_filter  # noqa: E402
 from dpst.api import Stylizer, _tensor, initial_image, photorealism_term, prepare  # noqa: E402
 from dpst.config import Config  # noqa: E402
 from dpst.metrics import score  # noqa: E402
-from dpst.objective import Objective  # noqa: E402
-from dpst.optimize import run_lbfgs, tensor_to_image  # noqa: E402
+from dpst.neural.lbfgs import run_lbfgs  # noqa: E402
+from dpst.neural.objective import Objective  # noqa: E402
+from dpst.ops.local_affine import local_affine_filter  # noqa: E402
+from dpst.ops.tensor import to_image as tensor_to_image  # noqa: E402
+from dpst.ops.upsample import affine_upsample  # noqa: E402
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from dpst.vgg import WeightsError, load_weights, random_weights
+from dpst.errors import WeightsError
+from dpst.neural.vgg import load_weights, random_weights
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "examples"

@@ -7,10 +7,9 @@ from PIL import Image
 
 import dpst
 from dpst.api import Stylizer, prepare
-from dpst.masks import PALETTE
-from dpst.vgg import random_weights
-
-from .conftest import photo
+from dpst.neural.vgg import random_weights
+from dpst.ops.palette import PALETTE
+from tests.conftest import photo
 
 # masks="none": these tests are about the pipeline on whole images (with automatic masks the tiny
 # random network's loss blew up after two L-BFGS steps: docs/masks.md, open item)
@@ -184,9 +183,9 @@ def test_filter_runs_at_the_output_size_capped_by_f_size(monkeypatch, f_size, fi
 
 
 def test_distribution_start_is_closer_to_the_style_colours_and_regrained():
-    from dpst.affine import guided_filter
     from dpst.api import _REGRAIN, initial_image
     from dpst.metrics import sliced_w1
+    from dpst.ops.guided import guided_filter
 
     rng = np.random.default_rng(0)
     style = np.where(rng.uniform(size=(48, 64, 1)) < 0.5, [0.9, 0.2, 0.1], [0.1, 0.2, 0.8])

@@ -35,5 +35,46 @@ def test_layer_weights_are_normalised_and_validated():
     assert list(w) == list(STYLE_LAYERS)
     assert w["relu5_1"] == pytest.approx(0.4) and sum(w.values()) == pytest.approx(1.0)
     for bad in ("1,1,1,1", "1,1,1,1,-1", "0,0,0,0,0", "a,b,c,d,e"):
-        with pytest.raises(ValueError, match="style_layers"):
-            Config(style_layers=bad).layer_weights()
+        with pytest.raises(ValueError, match="--style-layers"):
+            Config(style_layers=bad)
+
+
+@pytest.mark.parametrize(
+    "field, value, flag",
+    [
+        ("masks", "Auto", "--masks"),  # once silently acted as none
+        ("init", "gaussian", "--init"),  # once failed only after the style targets were computed
+        ("device", "gpu", "--device"),
+        ("size", 16, "--size"),
+        ("stage1_size", 8, "--stage1-size"),
+        ("output_size", -1, "--output-size"),
+        ("iterations", -5, "--iterations"),
+        ("stage2_iterations", 2.5, "--stage2-iterations"),
+        ("history", 0, "--history"),
+        ("style_weight", -1.0, "--style-weight"),
+        ("photo_weight", float("nan"), "--lambda"),
+        ("f_edge", 0.0, "--f-edge"),
+        ("f_radius", -1, "--f-radius"),
+        ("f_size", 10, "--f-size"),
+        ("carry_radius", 0, "--carry-radius"),
+        ("carry_eps", 0, "--carry-eps"),
+        ("polish", -1, "--polish"),
+        ("filter", "yes", "--filter"),
+        ("seed", "0", "--seed"),
+        ("weights", 3, "--weights"),
+    ],
+)
+def test_every_field_is_validated_where_the_config_is_made(field, value, flag):
+    with pytest.raises(ValueError, match=f"^{flag}"):
+        Config(**{field: value})
+    with pytest.raises(ValueError, match=f"^{flag}"):
+        Config().updated(**{field: value})
+    with pytest.raises(ValueError, match=f"^{flag}"):
+        Config.preset("fast", **{field: value})
+
+
+def test_good_values_pass_and_integers_are_numbers():
+    cfg = Config(size=32, stage1_size=0, output_size=0, style_weight=5, f_edge=1e-4, device="cpu", masks="none")
+    assert cfg.style_weight == 5 and cfg.size == 32
+    for name in PRESETS:
+        Config.preset(name)  # every preset is valid

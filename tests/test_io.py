@@ -5,8 +5,7 @@ import pytest
 from PIL import Image
 
 from dpst import io
-
-from .conftest import photo
+from tests.conftest import photo
 
 
 def _save(tmp_path, name, im):

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from dpst import metrics
-from dpst.vgg import VGGFeatures, WeightsError, random_weights
+from dpst.errors import WeightsError
+from dpst.metrics import matched_iou
+from dpst.neural.vgg import VGGFeatures, random_weights
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "examples"
@@ -219,3 +221,10 @@ def test_gram_agrees_with_photometrics(photometrics, i):
     ours = metrics.score(*pair_paths(i), gram=True)
     for k in ("affine_rms", "style_swd", "style_gram"):
         assert ours[k] == pytest.approx(theirs[k], rel=0.01), k
+
+
+def test_matched_iou_ignores_names_tiny_regions_and_unlabelled():
+    hand = np.array([2] * 50 + [3] * 49 + [5] + [-1] * 10)
+    auto = np.array([1] * 50 + [0] * 50 + [0] * 10)
+    assert matched_iou(auto, hand) == 1.0  # label 5 is under 1%: ignored; -1 ignored
+    assert matched_iou(np.zeros_like(hand), hand) == pytest.approx((50 / 99) / 2)  # one region missed

@@ -1,28 +1,33 @@
-"""dpst: Deep Photo Style Transfer (Luan et al., CVPR 2017) on a laptop CPU or a GPU."""
+"""dpst: Deep Photo Style Transfer (Luan et al., CVPR 2017) on a laptop CPU or a GPU.
+
+The pipeline, by folder: :mod:`dpst.ops` (pure math: matting Laplacian, guided and local affine
+filters, colour transfer), :mod:`dpst.neural` (VGG-19, region Gram losses, L-BFGS), :mod:`dpst.segment`
+(automatic masks), :mod:`dpst.api` (the orchestration behind :func:`stylize`), :mod:`dpst.batch` (many
+jobs) and :mod:`dpst.cli` (the ``dpst`` command).
+"""
 
 from __future__ import annotations
 
 from .api import Stylizer, auto_masks, stylize
 from .config import Config
-from .optimize import Interrupted, Progress
+from .errors import MissingExtra, TooLarge, WeightsError
+from .metrics import matched_iou, score
+from .neural.lbfgs import Interrupted, Progress
+from .ops.laplacian import matting_laplacian
 
 __version__ = "0.1.0"
 __all__ = [
     "Config",
-    "auto_masks",
     "Interrupted",
+    "MissingExtra",
     "Progress",
     "Stylizer",
-    "stylize",
-    "matting_laplacian",
+    "TooLarge",
+    "WeightsError",
     "__version__",
+    "auto_masks",
+    "matched_iou",
+    "matting_laplacian",
+    "score",
+    "stylize",
 ]
-
-
-def __getattr__(name: str):
-    # The Laplacian module pulls scipy.sparse in; load it on first use only.
-    if name == "matting_laplacian":
-        from .laplacian import matting_laplacian
-
-        return matting_laplacian
-    raise AttributeError(f"module 'dpst' has no attribute {name!r}")

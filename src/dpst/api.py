@@ -18,15 +18,22 @@ import torch
 from PIL import Image
 
 from . import io
-from .affine import affine_projection, affine_upsample, guided_filter, local_affine_filter, refine_detail
-from .colour import region_colour_transfer
 from .config import Config
-from .masks import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
-from .objective import Objective, style_targets
-from .optimize import Interrupted, Progress, run_lbfgs, tensor_to_image
-from .vgg import VGGFeatures, convert_state_dict, load_weights
+from .neural.lbfgs import Interrupted, Progress, run_lbfgs
+from .neural.objective import Objective, style_targets
+from .neural.vgg import VGGFeatures, convert_state_dict, load_weights
+from .ops.colour import region_colour_transfer
+from .ops.guided import affine_projection, guided_filter, refine_detail
+from .ops.laplacian import LaplacianTerm, matting_laplacian
+from .ops.local_affine import local_affine_filter
+from .ops.palette import PALETTE_NAMES, colors_from_labels, labels_from_colors, match_labels, resize_labels
+from .ops.tensor import to_image, to_tensor
+from .ops.upsample import affine_upsample
+from .resources import check_memory, output_shape
+from .segment import SegmentSettings, auto_labels
 
 Callback = Callable[[Progress], None]
+PhaseHook = Callable[[str], None]  # called with each phase's name as it starts
 _TARGET_CACHE = 4  # style looks (× sizes) whose Gram matrices a Stylizer keeps
 
 
@@ -117,10 +124,6 @@ def prepare(
     return Pair(c_full, s_full, c, s, c_lab, s_lab, ids)
 
 
-def _tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(device)
-
-
 class Stylizer:
     """Holds the VGG network (loaded once) and runs stylisations with it."""
 
@@ -134,9 +137,13 @@ class Stylizer:
         self._targets: dict[tuple, dict] = {}  # style Gram matrices, by style photo, mask and size
         # seconds spent in each step of the last stylisation (prepare, stage1, laplacian, ...), in order
         self.timings: dict[str, float] = {}
+        self._on_phase: PhaseHook | None = None
+        self._current: torch.Tensor | None = None  # the latest result, from stage 1 on (for Ctrl-C)
 
     @contextmanager
     def _timed(self, name: str) -> Iterator[None]:
+        if self._on_phase is not None and name not in self.timings:
+            self._on_phase(name)
         t0 = time.perf_counter()
         try:
             yield
@@ -154,28 +161,43 @@ class Stylizer:
         style_mask: io.ImageLike | None = None,
         config: Config | None = None,
         callback: Callback | None = None,
+        on_phase: PhaseHook | None = None,
     ) -> Image.Image:
+        """Restyle ``content`` in the look of ``style`` (see :func:`stylize`).  ``on_phase`` is called
+        with the name of each phase as it starts: prepare, targets, stage1, laplacian, stage2,
+        upsample, filter (those that run)."""
         cfg = config or self.config
-        cfg.layer_weights()  # a bad --style-layers fails here, before any work
-        if cfg.polish < 0:
-            raise ValueError(f"--polish {cfg.polish}: use 0 (off) or more passes")
-        self.timings = {}
+        if (cfg.device, cfg.weights) != (self.config.device, self.config.weights):
+            raise ValueError(
+                f"config asks for --device {cfg.device} and --weights {cfg.weights or '(default)'}, but this "
+                f"Stylizer holds the network for --device {self.config.device} and --weights "
+                f"{self.config.weights or '(default)'}; make a Stylizer with them"
+            )
+        self.timings, self._on_phase, self._current = {}, on_phase, None
         segment = self.segmenter(cfg.seed) if cfg.masks == "auto" else None
-        with self._timed("prepare"):
-            pair = prepare(content, style, content_mask, style_mask, cfg.size, segment)
-        torch.manual_seed(cfg.seed)
         try:
+            with self._timed("prepare"):
+                pair = prepare(content, style, content_mask, style_mask, cfg.size, segment)
+                check_memory(pair.content_full.shape[:2], cfg)
+            torch.manual_seed(cfg.seed)
             x = self.optimise(pair, cfg, callback)
-        except Interrupted as stop:
-            # Ctrl-C: hand back what we have, at the size asked for, without the slow finish.
+            return io.to_pil(self.finish(pair, x, cfg))
+        except (KeyboardInterrupt, Interrupted) as stop:
+            # Ctrl-C: before stage 1 there is no result (KeyboardInterrupt goes on); from stage 1 on,
+            # hand back the current result at the size asked for, without the slow finish.
+            image = stop.image if isinstance(stop, Interrupted) else self._latest()
+            if image is None:
+                raise KeyboardInterrupt from None
             h, w = _output_shape(pair.content_full, cfg)
-            raise Interrupted(io.resize(stop.image, h, w)) from None
-        return io.to_pil(self.finish(pair, x, cfg))
+            raise Interrupted(io.resize(image, h, w)) from None
+        finally:
+            self._on_phase = None
+
+    def _latest(self) -> np.ndarray | None:
+        return None if self._current is None else to_image(self._current.clamp(0, 1))
 
     def segmenter(self, seed: int = 0) -> Segmenter:
         """Automatic matched regions (:mod:`dpst.segment`) with this Stylizer's network."""
-        from .segment import SegmentSettings, auto_labels
-
         settings = SegmentSettings(seed=seed)
         return lambda c, s, shapes: auto_labels(self.net, c, s, settings, shapes=shapes)
 
@@ -184,8 +206,6 @@ class Stylizer:
     ) -> tuple[Image.Image, Image.Image]:
         """Automatic matched masks of both photos at their own sizes, as palette images like the ones
         users draw (region k has the same colour in both), to inspect, edit and pass back."""
-        from .masks import colors_from_labels
-
         c, s = io.load_image(content, "content"), io.load_image(style, "style")
         c_lab, s_lab = self.segmenter(seed)(c, s, (c.shape[:2], s.shape[:2]))
         return Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab))
@@ -200,21 +220,23 @@ class Stylizer:
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
         with self._timed("targets"):
             objective = self.objective(coarse, cfg)
-            x = _tensor(initial_image(coarse, cfg.init, cfg.seed), self.device)
+            x = to_tensor(initial_image(coarse, cfg.init, cfg.seed), self.device)
         with self._timed("stage1"):
             x = run_lbfgs(
                 x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback
             )
+        self._current = x
         if coarse is not pair:
             with self._timed("targets"):
                 dev = self.device
                 x = affine_upsample(
-                    _tensor(pair.content, dev),
-                    _tensor(coarse.content, dev),
+                    to_tensor(pair.content, dev),
+                    to_tensor(coarse.content, dev),
                     x,
                     cfg.carry_radius,
                     cfg.carry_eps,
                 ).clamp(0, 1)
+                self._current = x
                 objective = self.objective(pair, cfg)
         if cfg.stage2 and cfg.steps(2) > 0:
             with self._timed("laplacian"):
@@ -224,12 +246,13 @@ class Stylizer:
                 x = run_lbfgs(
                     x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
                 )
+            self._current = x
         return x
 
     def objective(self, pair: Pair, cfg: Config | None = None) -> Objective:
         """The objective at the pair's size; the style's Gram matrices come from a small cache, so a
         Stylizer restyling many photos in one look computes them once per size."""
-        content, style = _tensor(pair.content, self.device), _tensor(pair.style, self.device)
+        content, style = to_tensor(pair.content, self.device), to_tensor(pair.style, self.device)
         key = (
             hashlib.sha1(pair.style.tobytes()).hexdigest(),
             pair.style.shape,
@@ -254,17 +277,17 @@ class Stylizer:
 
         Measured (pairs 3, 9, 13): the filter at the output's 700 px cost less style than at the
         512 px working size (style_gram 43.2 / 30.2 / 45.2 against 43.8 / 31.9 / 46.7)."""
-        guide = _tensor(pair.content, self.device)
+        guide = to_tensor(pair.content, self.device)
         with self._timed("upsample"):
             h, w = _output_shape(pair.content_full, cfg)
             full = pair.content_full
             full = full if (h, w) == full.shape[:2] else io.resize(full, h, w)
-            full_t = _tensor(full, self.device)
+            full_t = to_tensor(full, self.device)
             if not cfg.filter:
                 x = _carry(full_t, guide, x, cfg)
             else:
                 fh, fw = (h, w) if max(h, w) <= cfg.f_size else io.fit_long_side(h, w, cfg.f_size)
-                mid = full_t if (fh, fw) == (h, w) else _tensor(io.resize(full, fh, fw), self.device)
+                mid = full_t if (fh, fw) == (h, w) else to_tensor(io.resize(full, fh, fw), self.device)
                 x = _carry(mid, guide, x, cfg).clamp(0, 1)
         if cfg.filter:
             with self._timed("filter"):
@@ -277,7 +300,7 @@ class Stylizer:
                 x = affine_projection(x.clamp(0, 1), full_t, cfg.polish)
         if cfg.refine_detail:
             x = refine_detail(x, full_t)
-        return tensor_to_image(x.clamp(0, 1))
+        return to_image(x.clamp(0, 1))
 
 
 def _carry(target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Config) -> torch.Tensor:
@@ -320,9 +343,7 @@ def initial_image(pair: Pair, init: str, seed: int = 0) -> np.ndarray:
         # "Regraining" (Pitié et al. 2005 clean the grain that a distribution map leaves): keep only
         # what is locally affine in the content photo.  Measured on pairs 3, 12, 14, 17: affine_rms
         # -0.02..-0.09, style_swd within +-0.4, style_gram -0.65..+0.7 (docs/photorealism.md).
-        c = torch.from_numpy(np.ascontiguousarray(pair.content, np.float32)).permute(2, 0, 1)[None]
-        t = torch.from_numpy(np.ascontiguousarray(x, np.float32)).permute(2, 0, 1)[None]
-        return tensor_to_image(guided_filter(c, t, *_REGRAIN).clamp(0, 1))
+        return to_image(guided_filter(to_tensor(pair.content), to_tensor(x), *_REGRAIN).clamp(0, 1))
     raise ValueError(f"unknown init {init!r}; use distribution, transfer, content or noise")
 
 
@@ -332,16 +353,13 @@ def photorealism_term(content: np.ndarray, device: torch.device) -> Callable[[to
 
     Departure: dividing by the pixel count N makes λ mean the same at every working size; our other
     terms are size-free too."""
-    from .laplacian import LaplacianTerm, matting_laplacian
-
     term = LaplacianTerm(matting_laplacian(content.astype(np.float64)), device=device)
     per_pixel = 1.0 / (content.shape[0] * content.shape[1])
     return lambda x: term(x, weight=per_pixel)
 
 
 def _output_shape(content_full: np.ndarray, cfg: Config) -> tuple[int, int]:
-    h, w = content_full.shape[:2]
-    return (h, w) if cfg.output_size <= 0 else io.fit_long_side(h, w, cfg.output_size)
+    return output_shape(*content_full.shape[:2], cfg)
 
 
 _DEFAULT: dict[tuple[str, str], Stylizer] = {}
@@ -355,14 +373,22 @@ def stylize(
     style_mask: io.ImageLike | None = None,
     config: Config = Config(),
     callback: Callback | None = None,
+    on_phase: PhaseHook | None = None,
 ) -> Image.Image:
     """Repaint ``content`` in the look of ``style`` and return the result as an RGB PIL image.
 
     content, style, masks: paths, PIL images or arrays.  Masks are colour-coded PNGs (the nine colours
     of the DPST release); give both or neither.  ``callback`` receives a :class:`Progress` after every
-    step.  Ctrl-C raises :class:`Interrupted` carrying the current image."""
+    step, ``on_phase`` the name of each phase as it starts.  Ctrl-C from stage 1 on raises
+    :class:`Interrupted` carrying the current result; before it, KeyboardInterrupt."""
     return _shared(config)(
-        content, style, content_mask=content_mask, style_mask=style_mask, config=config, callback=callback
+        content,
+        style,
+        content_mask=content_mask,
+        style_mask=style_mask,
+        config=config,
+        callback=callback,
+        on_phase=on_phase,
     )
 
 

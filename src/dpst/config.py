@@ -8,7 +8,8 @@ the numbers of the paper's Torch code, whose losses lived on another scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import math
+from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -116,6 +117,12 @@ class Config:
         default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"}
     )
 
+    def __post_init__(self) -> None:
+        """Every field checked where the Config is made, each message naming its flag."""
+        for f in fields(self):
+            _check_field(f, getattr(self, f.name))
+        self.layer_weights()
+
     @classmethod
     def preset(cls, name: str = "default", **overrides: Any) -> Config:
         """The settings of a named preset (see :data:`PRESETS`), with ``overrides`` on top."""
@@ -137,8 +144,8 @@ class Config:
             w = []
         if len(w) != len(STYLE_LAYERS) or min(w) < 0 or sum(w) <= 0:
             raise ValueError(
-                f"style_layers must be {len(STYLE_LAYERS)} non-negative numbers, not all 0; "
-                f"got {self.style_layers!r}"
+                f"--style-layers {self.style_layers!r}: give {len(STYLE_LAYERS)} non-negative numbers, "
+                "not all 0, separated by commas"
             )
         return {name: v / sum(w) for name, v in zip(STYLE_LAYERS, w)}
 
@@ -171,3 +178,55 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def config_fields() -> tuple:
     return fields(Config)
+
+
+def flag_name(f: Field) -> str:
+    """The CLI flag of a Config field: ``--size``, ``--lambda``, ..."""
+    return "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+
+
+# The smallest value each number may take (None: any); "> 0" where 0 itself is refused.
+_LIMITS: dict[str, tuple[float | None, bool]] = {
+    "size": (32, False),
+    "output_size": (0, False),
+    "iterations": (0, False),
+    "stage1_iterations": (0, False),
+    "stage2_iterations": (0, False),
+    "history": (1, False),
+    "content_weight": (0, False),
+    "style_weight": (0, False),
+    "tv_weight": (0, False),
+    "photo_weight": (0, False),
+    "f_radius": (0, False),
+    "f_edge": (0, True),
+    "f_size": (32, False),
+    "carry_radius": (1, False),
+    "carry_eps": (0, True),
+    "polish": (0, False),
+    "seed": (None, False),
+}
+_DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _check_field(f: Field, value: Any) -> None:
+    flag, kind = flag_name(f), type(f.default)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag}: expected true or false, got {value!r}")
+        return
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{flag}: expected text, got {value!r}")
+        choices = f.metadata.get("choices") or (_DEVICES if f.name == "device" else None)
+        if choices and value not in choices:
+            raise ValueError(f"{flag} {value!r}: use one of {', '.join(choices)}")
+        return
+    ok = isinstance(value, int) if kind is int else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or not math.isfinite(value):
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{flag}: expected {what}, got {value!r}")
+    low, strict = _LIMITS.get(f.name, (None, False))
+    if f.name in ("stage1_size", "output_size") and value not in (0,) and value < 32:
+        raise ValueError(f"{flag} {value}: use 0 or at least 32 (px)")
+    if low is not None and (value <= low if strict else value < low):
+        raise ValueError(f"{flag} {value}: must be {'>' if strict else '>='} {low}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -153,20 +155,33 @@ def check_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     return out
 
 
-def save_image(image: Image.Image | np.ndarray, path: str | os.PathLike) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename.  Never half a file."""
-    out = check_output(path)
-    im = to_pil(image) if isinstance(image, np.ndarray) else image.convert("RGB")
-    fmt = WRITABLE[out.suffix.lower()]
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{out.name}.", suffix=".part", dir=out.parent if str(out.parent) else "."
-    )
+def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None]) -> Path:
+    """Write ``path`` atomically: a temporary file in the same folder, flushed to disk, then renamed
+    over ``path``.  Readers see the old file or the whole new one, never half a file, and an
+    interrupted or failed write leaves no temporary behind.  ``data``: bytes, or a function that
+    writes into the open binary file."""
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            im.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+
+
+def save_image(image: Image.Image | np.ndarray, path: str | os.PathLike) -> Path:
+    """Write an image atomically (see :func:`write_atomic`), in the format its suffix names."""
+    out = check_output(path)
+    im = to_pil(image) if isinstance(image, np.ndarray) else image.convert("RGB")
+    fmt = WRITABLE[out.suffix.lower()]
+    return write_atomic(out, lambda fh: im.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {})))

@@ -30,23 +30,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from scipy.ndimage import uniform_filter
+from scipy.optimize import linear_sum_assignment
 
-from dpst.masks import labels_from_colors
-from dpst.vgg import VGGFeatures, load_weights
+from .neural.vgg import VGGFeatures, load_weights
+from .ops.lab import srgb_to_lab
+from .ops.palette import labels_from_colors
+from .ops.tensor import to_tensor
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 MIN_PIXELS = 200  # a label smaller than this (in output or style) is left out of the style metrics
 
-# sRGB (D65) → XYZ, and the D65 white point.
-_RGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-_WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -92,14 +86,6 @@ def affine_rms(content: np.ndarray, output: np.ndarray, radius: int = 1, eps: fl
 # style_swd
 
 
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB (D65) of sRGB values in [0, 1], shape (..., 3) → (..., 3) with L in [0, 100]."""
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _RGB_TO_XYZ.T / _WHITE_D65
-    eps, kappa = 216 / 24389, 24389 / 27
-    f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16) / 116)
-    L = 116 * f[..., 1] - 16
-    return np.stack([L, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
 
 
 def sliced_w1(a: np.ndarray, b: np.ndarray, n_proj: int = 64, n_pts: int = 4096, seed: int = 0) -> float:
@@ -183,7 +169,7 @@ def masked_grams(
     ``G = (F·m)(F·m)ᵀ / Σm`` with the label's mask ``m`` shrunk to the layer's size by area
     averaging (Eq. 4's masked Gram, normalised by the mask's mass instead of the pixel count)."""
     device = net.input.weight.device
-    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
+    x = to_tensor(image, device)
     lab = torch.from_numpy(np.ascontiguousarray(labels)).to(device)
     masks = torch.stack([(lab == k).float() for k in ids])[None]  # 1, K, H, W
     grams: dict[int, list[torch.Tensor]] = {k: [] for k in ids}
@@ -337,3 +323,26 @@ def _to_uint8(im: Image.Image | np.ndarray, size: tuple[int, int]) -> np.ndarray
     if im.size != size:
         im = im.resize(size, Image.Resampling.NEAREST)
     return np.asarray(im)
+
+
+# ---------------------------------------------------------------------------------------------------
+# matched_iou: automatic masks against hand-drawn ones
+
+
+def matched_iou(auto: np.ndarray, hand: np.ndarray, min_share: float = 0.01) -> float:
+    """Agreement of automatic labels with hand-drawn ones: the mean IoU over the hand-drawn regions
+    after the best one-to-one matching of labels (Hungarian).  Hand regions under ``min_share`` of the
+    pixels and unlabelled pixels (< 0) are ignored; a hand region left without a partner counts as
+    IoU 0.  Pass the two photos' maps concatenated (flattened) to score one matching for the pair."""
+    hand = hand.reshape(-1)
+    kh, counts = np.unique(hand[hand >= 0], return_counts=True)
+    kh = kh[counts >= min_share * hand.size]
+    keep = np.isin(hand, kh)
+    a, h = auto.reshape(-1)[keep], hand[keep]
+    ka = np.unique(a)
+    inter = np.zeros((len(ka), len(kh)))
+    np.add.at(inter, (np.searchsorted(ka, a), np.searchsorted(kh, h)), 1.0)
+    union = inter.sum(1, keepdims=True) + inter.sum(0, keepdims=True) - inter
+    iou = inter / np.maximum(union, 1.0)
+    rows, cols = linear_sum_assignment(-iou)
+    return float(iou[rows, cols].sum() / len(kh))

@@ -1,0 +1,27 @@
+"""``dpst score CONTENT STYLE OUTPUT``: the quality metrics of a result (lower is better)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+from ..metrics import score
+
+
+def run_score(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="dpst score", description="Score a result: photorealism and style match (lower is better)."
+    )
+    p.add_argument("content")
+    p.add_argument("style")
+    p.add_argument("output", help="the result to score")
+    p.add_argument("--content-mask")
+    p.add_argument("--style-mask")
+    p.add_argument("--no-gram", action="store_true", help="skip style_gram (needs the VGG weights)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    args = p.parse_args(argv)
+    masks = (args.content_mask, args.style_mask)
+    r = score(args.content, args.style, args.output, *masks, gram=not args.no_gram)
+    print(json.dumps(r) if args.json else "  ".join(f"{k} {v:.3f}" for k, v in r.items()))
+    return 0

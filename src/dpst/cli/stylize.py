@@ -1,0 +1,134 @@
+"""``dpst CONTENT STYLE -o OUT``: restyle one photo.
+
+What Ctrl-C writes depends on the phase it lands in (``--verbose`` names each phase on stderr):
+before stage 1 (``prepare``, ``targets``) there is no result yet, so nothing is written; from stage 1
+on (``stage1``, ``laplacian``, ``stage2``, ``upsample``, ``filter``) the current result, resized to
+the output size without the finishing filters, is written to OUT.  Either way the exit code is 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import io
+from ..api import auto_masks, stylize
+from ..config import Config
+from ..neural.lbfgs import Interrupted, Progress
+from .common import EXIT_INTERRUPTED, add_config_arguments, config_from_args, non_negative
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dpst",
+        description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, "
+        "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h'.",
+    )
+    p.add_argument("content", help="the photo to restyle")
+    p.add_argument("style", help="the reference photo whose look to take")
+    p.add_argument("-o", "--output", required=True, help="result file (.png, .jpg, .tif, .webp)")
+    p.add_argument("--content-mask", help="colour-coded mask of the content photo (PNG)")
+    p.add_argument("--style-mask", help="colour-coded mask of the style photo (PNG)")
+    p.add_argument(
+        "--save-masks",
+        metavar="DIR",
+        help="without mask files: write the automatic masks to DIR (made if missing) as palette PNGs "
+        "(edit them and pass them back with --content-mask/--style-mask)",
+    )
+    p.add_argument(
+        "--save-every", type=non_negative, default=0, metavar="N", help="write a snapshot every N steps"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
+    add_config_arguments(p)
+    return p
+
+
+class ProgressBar:
+    """Turns the library's Progress callbacks into a tqdm bar per stage, and writes snapshots."""
+
+    def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
+        self.output, self.quiet, self.save_every = output, quiet, save_every
+        self.bar = None
+        self.stage = 0
+
+    def __call__(self, p: Progress) -> None:
+        if not self.quiet:
+            if p.stage != self.stage:
+                from tqdm import tqdm
+
+                self.close()
+                self.stage = p.stage
+                name = "stage 1 (style)" if p.stage == 1 else "stage 2 (photorealism)"
+                self.bar = tqdm(total=p.total, desc=name, unit="step", dynamic_ncols=True, file=sys.stderr)
+            self.bar.set_postfix({k: f"{v:.3g}" for k, v in p.losses.items()}, refresh=False)
+            self.bar.update(1)
+        if self.save_every and p.step % self.save_every == 0:
+            snap = self.output.with_name(f"{self.output.stem}_s{p.stage}_{p.step:04d}{self.output.suffix}")
+            io.save_image(p.image(), snap)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _phase_printer(verbose: bool):
+    if not verbose:
+        return None
+    return lambda name: print(f"dpst: phase {name}", file=sys.stderr, flush=True)
+
+
+def run_stylize(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    output = io.check_output(args.output, (args.content, args.style, args.content_mask, args.style_mask))
+    config = config_from_args(args)
+    if args.save_masks:
+        args.content_mask, args.style_mask = save_auto_masks(args, config)
+    bar = ProgressBar(output, args.quiet, args.save_every)
+    try:
+        image = stylize(
+            args.content,
+            args.style,
+            content_mask=args.content_mask,
+            style_mask=args.style_mask,
+            config=config,
+            callback=bar,
+            on_phase=_phase_printer(args.verbose),
+        )
+    except Interrupted as stop:
+        bar.close()
+        io.save_image(stop.image, output)
+        print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+    io.save_image(image, output)
+    if not args.quiet:
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def save_auto_masks(args: argparse.Namespace, config: Config) -> tuple[str, str]:
+    """--save-masks DIR: write the automatic masks as DIR/<photo>_mask.png; the run then uses them."""
+    if args.content_mask or args.style_mask:
+        raise ValueError("--save-masks: masks were given; it saves automatic ones")
+    if config.masks != "auto":
+        raise ValueError("--save-masks needs --masks auto")
+    folder = Path(args.save_masks)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--save-masks {folder}: is a file, not a folder")
+    paths = [folder / f"{Path(photo).stem}_mask.png" for photo in (args.content, args.style)]
+    if paths[0] == paths[1]:
+        raise ValueError("--save-masks: the two photos have the same name; their masks would collide")
+    for path in paths:
+        if path.exists() and any(path.resolve() == Path(p).resolve() for p in (args.content, args.style)):
+            raise ValueError(f"--save-masks: {path} would overwrite an input photo")
+    masks = auto_masks(args.content, args.style, config=config)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--save-masks {folder}: cannot make the folder ({exc.strerror})") from None
+    return tuple(str(io.save_image(m, p)) for m, p in zip(masks, paths))

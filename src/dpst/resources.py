@@ -1,0 +1,78 @@
+"""This machine's memory and cores, and what a run will need of them.
+
+The estimate is a benchmark fitted to measured peak RSS (docs/benchmarks.md, "Large photos"), with a
+margin: the optimisation at the working size (the network, the L-BFGS history, the Laplacian) plus a
+cost per pixel of the output (the photo, the result and the carry/filter/polish buffers at full size).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import Config
+from .errors import TooLarge
+from .io import fit_long_side
+
+# Optimisation at the working size: measured peak RSS with the real VGG-19, one thread, pair 1, at
+# 256/512/700 px: 0.53/1.01/1.49 GiB (stage 1), 1.65 GiB at 700 px with stage 2 and the filter, plus the
+# L-BFGS history (50 pairs of image-sized vectors, 0.44 GiB at 700 px).  Rounded up: 0.5 GiB + 4 KiB a
+# working pixel.
+BASE_BYTES, WORKING_PIXEL_BYTES = 2**29, 4096
+# Full-size work, per output pixel (measured: see docs/benchmarks.md, "Large photos").
+OUTPUT_PIXEL_BYTES = 96
+
+
+def usable_memory() -> int:
+    """MemAvailable on Linux, else the physical memory, else (unknown) no limit."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def working_bytes(cfg: Config) -> int:
+    """Peak memory of the optimisation at the working size (the same for every photo size)."""
+    return BASE_BYTES + WORKING_PIXEL_BYTES * cfg.size**2
+
+
+def output_shape(height: int, width: int, cfg: Config) -> tuple[int, int]:
+    """(H, W) of the written result for a photo of (height, width)."""
+    return (height, width) if cfg.output_size <= 0 else fit_long_side(height, width, cfg.output_size)
+
+
+def estimate_bytes(height: int, width: int, cfg: Config) -> int:
+    """Estimated peak memory of one run on a (height, width) photo with ``cfg``."""
+    h, w = output_shape(height, width, cfg)
+    return working_bytes(cfg) + OUTPUT_PIXEL_BYTES * h * w
+
+
+def check_memory(shape: tuple[int, int], cfg: Config, available: int | None = None) -> None:
+    """Raise :class:`TooLarge` when the estimate says the run cannot fit in ``available`` bytes
+    (default: this machine's available memory), naming the ``--output-size`` that would."""
+    available = usable_memory() if available is None else available
+    h, w = shape
+    need = estimate_bytes(h, w, cfg)
+    if need <= available:
+        return
+    room = available - working_bytes(cfg)
+    oh, ow = output_shape(h, w, cfg)
+    fit = int(max(oh, ow) * (max(room, 0) / (OUTPUT_PIXEL_BYTES * oh * ow)) ** 0.5) if room > 0 else 0
+    gib = 2**30
+    hint = f"use --output-size {fit} or less" if fit >= 32 else "use a smaller --size"
+    raise TooLarge(
+        f"a {ow}x{oh} result needs about {need / gib:.1f} GiB but {available / gib:.1f} GiB is free; {hint}"
+    )

@@ -1,0 +1,223 @@
+"""dpst batch: manifest parsing, the ledger (resume), failure isolation, the local pool and Ray."""
+
+from __future__ import annotations
+
+import csv
+import json
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dpst.batch.ledger import LEDGER_NAME
+from dpst.batch.manifest import Job, check_outputs, jobs_from_folder, read_manifest
+from dpst.batch.runners import (
+    Outcome,
+    run_batch,
+)
+from dpst.config import Config
+from dpst.neural.vgg import random_weights
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("weights") / "tiny.pth"
+    torch.save(random_weights(0), path)
+    return path
+
+
+@pytest.fixture
+def fast(weights):
+    """Well under a second a job: a tiny random network, 48 px, 2 steps, no stage 2, no filter, one
+    thread (on a busy machine, threads waiting on each other cost seconds for these tiny convolutions)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield Config(size=48, iterations=2, stage2=False, filter=False, weights=str(weights), device="cpu")
+    torch.set_num_threads(threads)
+
+
+def _photo(path: Path, seed: int, h: int = 40, w: int = 52) -> Path:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    img = (
+        0.5 + 0.3 * np.stack([np.sin(3 * x + seed), np.cos(4 * y), x * y], -1) + 0.05 * rng.random((h, w, 3))
+    )
+    Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def album(tmp_path) -> Path:
+    """tmp/album/{a,b,c}.png, tmp/album/look.png."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for i, name in enumerate("abc"):
+        _photo(folder / f"{name}.png", i)
+    _photo(folder / "look.png", 9, 36, 36)
+    return folder
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _ledger(outdir: Path) -> dict:
+    return json.loads((outdir / LEDGER_NAME).read_text())
+
+
+class _PoolWhoseWorkerDies:
+    """Stands in for a ProcessPoolExecutor: the job named "b.png" kills its worker."""
+
+    def submit(self, fn, job, *args):
+        f = Future()
+        if job.output == "b.png":
+            f.set_exception(BrokenProcessPool("a worker died"))
+        else:
+            f.set_result(Outcome(job.output, True, 0.1))
+        return f
+
+
+def _check_three_done(out: Path, events: list) -> None:
+    assert sorted(e.output for e in events if e.status == "done") == [
+        "a__look.png",
+        "b__look.png",
+        "c__look.png",
+    ]
+    for name in ("a", "b", "c"):
+        assert Image.open(out / f"{name}__look.png").size == (52, 40)
+    workers = {e.worker for e in events}
+    assert sum(e.loaded for e in events) == len(workers)  # the network is loaded once per worker process
+
+
+def test_csv_manifest_relative_paths_settings_and_default_names(album):
+    m = _write_csv(
+        album / "m.csv",
+        ["content", "style", "size", "stage2", "style_weight", "output"],
+        [
+            ["a.png", "look.png", "64", "no", "", ""],
+            ["./b.png", str(album / "look.png"), "", "", "2.5", "B.jpg"],
+        ],
+    )
+    jobs, rejected = read_manifest(m)
+    assert rejected == []
+    a, b = jobs
+    assert a.content == str(album / "a.png") and a.style == str(album / "look.png")
+    assert a.output == "a__look.png" and a.where == "m.csv row 2"
+    assert dict(a.settings) == {"size": 64, "stage2": False}  # empty cells set nothing
+    assert b.output == "B.jpg" and dict(b.settings) == {"style_weight": 2.5}
+    assert a.config(Config(size=700, iterations=5)) == Config(size=64, iterations=5, stage2=False)
+
+
+def test_jsonl_manifest_with_masks(album):
+    m = album / "m.jsonl"
+    rows = [
+        {
+            "content": "a.png",
+            "style": "look.png",
+            "content_mask": "b.png",
+            "style_mask": "c.png",
+            "iterations": 3,
+        },
+        {"content": "c.png", "style": "look.png", "init": "noise", "refine_detail": True},
+    ]
+    m.write_text("\n".join(json.dumps(r) for r in rows[:1]) + "\n\n" + json.dumps(rows[1]) + "\n")
+    jobs, rejected = read_manifest(m)
+    assert rejected == []
+    assert jobs[0].content_mask == str(album / "b.png") and dict(jobs[0].settings) == {"iterations": 3}
+    assert jobs[1].where == "m.jsonl row 3" and dict(jobs[1].settings) == {
+        "init": "noise",
+        "refine_detail": True,
+    }
+
+
+def test_bad_rows_are_rejected_one_by_one(album):
+    rows = [
+        ["a.png", "look.png", "", "", ""],  # row 2: fine
+        ["", "look.png", "", "", ""],  # 3: no content
+        ["a.png", "look.png", "lots", "", "x.png"],  # 4: wrong type
+        ["a.png", "missing.png", "", "", "y.png"],  # 5: missing file
+        ["b.png", "look.png", "", "7", ""],  # 6: unknown column with a value
+        ["c.png", "look.png", "", "", "../escape.png"],  # 7: output outside OUTDIR
+    ]
+    m = _write_csv(album / "m.csv", ["content", "style", "iterations", "iteratons", "output"], rows)
+    jobs, rejected = read_manifest(m)
+    assert [j.where for j in jobs] == ["m.csv row 2"]
+    errors = {r.where: r.error for r in rejected}
+    assert errors["m.csv row 3"] == "no content photo given"
+    assert errors["m.csv row 4"] == "iterations: 'lots' is not a whole number"
+    assert (
+        errors["m.csv row 5"].startswith("style file not found:") and "missing.png" in errors["m.csv row 5"]
+    )
+    assert errors["m.csv row 6"] == "unknown setting 'iteratons' (did you mean 'iterations'?)"
+    assert "must be a file name" in errors["m.csv row 7"]
+
+
+def test_bad_jsonl_rows(album):
+    m = album / "m.jsonl"
+    m.write_text(
+        '{"content": "a.png", "style": "look.png", "size": 64.5}\n'
+        "not json\n"
+        '["a.png"]\n'
+        '{"content": "a.png", "style": "look.png", "stage2": "maybe"}\n'
+        '{"content": "a.png", "style": "look.png", "init": "zeros"}\n'
+        '{"content": "a.png", "style": "look.png", "device": "cuda"}\n'
+        '{"content": "a.png", "style": "look.png", "content_mask": "b.png"}\n'
+    )
+    jobs, rejected = read_manifest(m)
+    assert jobs == []
+    errors = [r.error for r in rejected]
+    assert errors[0] == "size: 64.5 is not a whole number"
+    assert errors[1].startswith("not valid JSON")
+    assert errors[2] == "not a JSON object {...}"
+    assert errors[3] == "stage2: 'maybe' is not true/false"
+    assert errors[4].startswith("init: 'zeros' is not one of ") and "noise" in errors[4]
+    assert errors[5] == "device cannot change per job; give --device for the whole batch"
+    assert errors[6] == "give both content_mask and style_mask, or neither"
+
+
+def test_manifest_without_content_column_is_a_usage_error(album):
+    m = _write_csv(album / "m.csv", ["photo", "style"], [["a.png", "look.png"]])
+    with pytest.raises(ValueError, match="no 'content' column"):
+        read_manifest(m)
+    with pytest.raises(FileNotFoundError, match="no such manifest"):
+        read_manifest(album / "nope.csv")
+
+
+def test_duplicate_outputs_and_overwriting_inputs(album, tmp_path):
+    a, look = str(album / "a.png"), str(album / "look.png")
+    jobs = [Job("r2", "x.png", a, look), Job("r3", "x.png", a, look), Job("r4", "a.png", a, look)]
+    kept, rejected = check_outputs(jobs, album)
+    assert [j.where for j in kept] == ["r2"]
+    assert rejected[0].error == "output x.png is already written by r2"
+    assert "would overwrite one of its inputs" in rejected[1].error
+
+
+def test_folder_jobs(album):
+    _photo(album / "d.JPG", 3)
+    (album / "notes.txt").write_text("not a photo")
+    jobs = jobs_from_folder(album, album / "look.png")
+    assert [j.output for j in jobs] == [
+        "a__look.png",
+        "b__look.png",
+        "c__look.png",
+        "d__look.png",
+        "look__look.png",
+    ]
+    with pytest.raises(ValueError, match="no images"):
+        jobs_from_folder(album / "..", album / "look.png")
+
+
+def test_rejected_rows_are_recorded_and_the_rest_runs(album, tmp_path, fast):
+    m = _write_csv(album / "m.csv", ["content", "style"], [["a.png", "look.png"], ["gone.png", "look.png"]])
+    jobs, rejected = read_manifest(m)
+    summary = run_batch(jobs, tmp_path / "out", fast, rejected=rejected, workers=0)
+    assert (summary.done, summary.failed, summary.exit_code) == (1, 1, 1)
+    assert _ledger(tmp_path / "out")["rejected"][0]["where"] == "m.csv row 3"

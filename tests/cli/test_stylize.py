@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dpst.cli import main
+from dpst.config import Config
+from tests.conftest import save_photo
+
+FAST = ["--size", "48", "--iterations", "2", "--no-stage2", "--no-filter", "-q"]
+
+
+@pytest.fixture
+def pair(tmp_path):
+    return save_photo(tmp_path / "c.png", 48, 64, 0), save_photo(tmp_path / "s.png", 40, 40, 1)
+
+
+def _run(capsys, argv):
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    return code, err
+
+
+def test_help_lists_settings_with_defaults(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for flag in (
+        "--content-mask",
+        "--style-mask",
+        "--iterations",
+        "--size",
+        "--lambda",
+        "--save-every",
+        "-q",
+        "--preset",
+    ):
+        assert flag in out
+    assert "(default: 512)" in out
+
+
+def test_preset_then_flags_on_top():
+    from dpst.cli.common import config_from_args
+    from dpst.cli.stylize import build_parser
+
+    def cfg(*argv):
+        return config_from_args(build_parser().parse_args(["c.png", "s.png", "-o", "o.png", *argv]))
+
+    assert cfg() == Config()
+    fast = cfg("--preset", "fast")
+    assert fast == Config.preset("fast") and fast.size < Config().size
+    mixed = cfg("--preset", "paper", "--iterations", "7", "--no-filter")
+    assert (mixed.size, mixed.iterations, mixed.filter, mixed.init) == (700, 7, False, "noise")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["c.png", "s.png", "-o", "o.png", "--preset", "slow"])
+
+
+def test_python_dash_m_works(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "dpst", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "dpst" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda d, c, s: [d / "missing.png", s, "-o", d / "o.png"], "no such file"),
+        (
+            lambda d, c, s: [(d / "t.png").write_text("x") and d / "t.png", s, "-o", d / "o.png"],
+            "not an image",
+        ),
+        (lambda d, c, s: [c, s, "-o", d / "no" / "o.png"], "does not exist"),
+        (lambda d, c, s: [c, s, "-o", c], "overwrite an input"),
+        (lambda d, c, s: [c, s, "-o", d / "o.xyz"], "unsupported output"),
+        (lambda d, c, s: [c, s, "-o", d / "o.png", "--content-mask", c], "both masks"),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, pair, capsys, tiny_weights_file, setup, message):
+    before = set(tmp_path.rglob("*"))
+    code, err = _run(capsys, [*setup(tmp_path, *pair), *FAST, "--weights", tiny_weights_file])
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    after = set(tmp_path.rglob("*")) - before
+    assert all(p.name == "t.png" for p in after)
+
+
+def test_tiny_image_rejected(tmp_path, pair, capsys, tiny_weights_file):
+    small = tmp_path / "small.png"
+    Image.new("RGB", (20, 60)).save(small)
+    code, err = _run(
+        capsys, [small, pair[1], "-o", tmp_path / "o.png", *FAST, "--weights", tiny_weights_file]
+    )
+    assert code == 2 and "too small" in err
+
+
+def test_missing_weights_one_line(tmp_path, pair, capsys):
+    code, err = _run(capsys, [*pair, "-o", tmp_path / "o.png", *FAST, "--weights", tmp_path / "none.pth"])
+    assert code == 2 and "weights file not found" in err
+
+
+def test_run_writes_output_and_snapshots(tmp_path, pair, capsys, tiny_weights_file):
+    out = tmp_path / "o.jpg"
+    args = [*pair, "-o", out, "--size", "48", "--iterations", "4", "--no-stage2", "--no-filter"]
+    code, err = _run(capsys, [*args, "--save-every", "2", "--weights", tiny_weights_file])
+    assert code == 0, err
+    assert Image.open(out).size == (64, 48)  # the content photo's own size
+    assert sorted(p.name for p in tmp_path.glob("o_s1_*.jpg")) == ["o_s1_0002.jpg", "o_s1_0004.jpg"]
+    assert "stage 1" in err  # the progress bar
+
+
+def test_ctrl_c_writes_current_result(tmp_path, pair, capsys, tiny_weights_file, monkeypatch):
+    import dpst.neural.lbfgs
+
+    real = dpst.neural.lbfgs.torch.optim.LBFGS.step
+    calls = {"n": 0}
+
+    def step(self, closure):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, closure)
+
+    monkeypatch.setattr(dpst.neural.lbfgs.torch.optim.LBFGS, "step", step)
+    out = tmp_path / "o.png"
+    code, err = _run(
+        capsys,
+        [
+            *pair,
+            "-o",
+            out,
+            *FAST[:2],
+            "--iterations",
+            "10",
+            "--no-filter",
+            "-q",
+            "--weights",
+            tiny_weights_file,
+        ],
+    )
+    assert code == 130
+    assert "interrupted" in err
+    assert np.asarray(Image.open(out)).shape == (48, 64, 3)
+
+
+def test_save_masks_writes_palette_masks_and_uses_them(tmp_path, pair, capsys, tiny_weights_file):
+    from dpst.ops.palette import labels_from_colors
+
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    out = tmp_path / "o.png"
+    code, err = _run(
+        capsys, [*pair, "-o", out, *FAST, "--weights", tiny_weights_file, "--save-masks", folder]
+    )
+    assert code == 0, err
+    c_mask, s_mask = Image.open(folder / "c_mask.png"), Image.open(folder / "s_mask.png")
+    assert c_mask.size == (64, 48) and s_mask.size == (40, 40)  # each photo's own size
+    labels = labels_from_colors(np.asarray(c_mask))
+    assert labels.min() >= 0  # every pixel is a palette colour
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--content-mask", "m.png", "--style-mask", "m.png"], "masks were given"),
+        (["--masks", "none"], "--masks auto"),
+    ],
+)
+def test_save_masks_misuse_is_one_line(tmp_path, pair, capsys, tiny_weights_file, extra, message):
+    Image.new("RGB", (64, 48)).save(tmp_path / "m.png")
+    extra = [str(tmp_path / e) if e == "m.png" else e for e in extra]
+    args = [*pair, "-o", tmp_path / "o.png", *FAST, "--weights", tiny_weights_file, "--save-masks", tmp_path]
+    code, err = _run(capsys, [*args, *extra])
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()

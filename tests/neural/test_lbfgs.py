@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dpst.neural.lbfgs import run_lbfgs
+
+
+def _quadratic(spike_at: int | None, seen: list[torch.Tensor]):
+    """Σ(x − 0.3)²; on call ``spike_at`` the loss (and gradient) is multiplied by 1e6, as when a bad
+    L-BFGS step lands far uphill."""
+
+    def terms(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        seen.append(x.detach().clone())
+        loss = (x - 0.3).pow(2).sum()
+        if len(seen) == spike_at:
+            loss = loss * 1e6
+        return {"fit": loss}
+
+    return terms
+
+
+def test_a_blown_up_step_goes_back_to_the_best_point():
+    x0 = torch.rand(1, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    seen: list[torch.Tensor] = []
+    run_lbfgs(x0, _quadratic(4, seen), {"fit": 1.0}, 8)
+    losses = [float((x - 0.3).pow(2).sum()) for x in seen[:3]]
+    best = seen[losses.index(min(losses))]
+    # the step after the spike is evaluated at the best point seen before it
+    assert torch.allclose(seen[4], best, atol=1e-6)
+
+
+def test_without_the_guard_the_spike_is_followed():
+    x0 = torch.rand(1, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    seen: list[torch.Tensor] = []
+    run_lbfgs(x0, _quadratic(4, seen), {"fit": 1.0}, 6, blowup=float("inf"))
+    assert not any(torch.allclose(seen[4], x, atol=1e-6) for x in seen[:3])
+
+
+def test_a_blow_up_on_the_last_step_is_caught_and_the_best_point_returned(monkeypatch):
+    """The last L-BFGS move used to come back unevaluated; here it lands far uphill."""
+    x0 = torch.rand(1, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    steps, calls, seen = 5, [], []
+    real = torch.optim.LBFGS.step
+
+    def step(self, closure):
+        out = real(self, closure)
+        calls.append(1)
+        if len(calls) == steps:  # the final move jumps far from the optimum
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].add_(8.0)
+        return out
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", step)
+    result = run_lbfgs(x0, _quadratic(None, seen), {"fit": 1.0}, steps)
+    loss = float((result - 0.3).pow(2).sum())
+    best_seen = min(float((x - 0.3).pow(2).sum()) for x in seen[:steps])
+    assert len(seen) == steps + 1  # every step evaluated, the last one too
+    assert loss == pytest.approx(best_seen, rel=1e-5)
+    assert float((seen[-1] - 0.3).pow(2).sum()) > 2 * loss  # the jump was seen and left out
+
+
+def test_a_good_last_step_is_kept():
+    x0 = torch.rand(1, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    seen: list[torch.Tensor] = []
+    result = run_lbfgs(x0, _quadratic(None, seen), {"fit": 1.0}, 4)
+    assert torch.equal(result, seen[-1])  # the final evaluated point, the best on a convex bowl
+    assert float((result - 0.3).pow(2).sum()) <= min(float((x - 0.3).pow(2).sum()) for x in seen)

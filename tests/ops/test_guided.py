@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dpst.ops.guided import affine_projection, guided_coefficients, guided_filter, refine_detail
+from dpst.ops.local_affine import local_affine_filter
+from dpst.ops.upsample import affine_upsample
+
+# a fixed, well-conditioned colour map O = A I + b that keeps [0, 1] images near [0, 1]
+A = torch.tensor([[0.6, 0.2, 0.1], [-0.1, 0.7, 0.2], [0.1, -0.2, 0.8]], dtype=torch.float64)
+
+
+B = torch.tensor([0.1, 0.15, 0.12], dtype=torch.float64)
+
+
+def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(dtype)
+
+
+def global_map(img: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,bjhw->bihw", A.to(img.dtype), img) + B.to(img.dtype)[:, None, None]
+
+
+def window(y: int, x: int, r: int, h: int, w: int) -> list[tuple[int, int]]:
+    return [
+        (i, j)
+        for i in range(max(0, y - r), min(h, y + r + 1))
+        for j in range(max(0, x - r), min(w, x + r + 1))
+    ]
+
+
+def naive_guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.ndarray:
+    """He et al. 2010 window by window; guide (G, H, W), src (C, H, W); windows clipped to the image."""
+    g, h, w = guide.shape
+    a = np.zeros((h, w, src.shape[0], g))
+    b = np.zeros((h, w, src.shape[0]))
+    for y in range(h):
+        for x in range(w):
+            px = window(y, x, r, h, w)
+            gi = np.array([guide[:, i, j] for i, j in px])  # n, G
+            pi = np.array([src[:, i, j] for i, j in px])  # n, C
+            cov = (gi - gi.mean(0)).T @ (gi - gi.mean(0)) / len(px)
+            cross = (gi - gi.mean(0)).T @ (pi - pi.mean(0)) / len(px)  # G, C
+            a[y, x] = np.linalg.solve(cov + eps * np.eye(g), cross).T
+            b[y, x] = pi.mean(0) - a[y, x] @ gi.mean(0)
+    out = np.zeros(src.shape)
+    for y in range(h):
+        for x in range(w):
+            px = window(y, x, r, h, w)
+            am = np.mean([a[i, j] for i, j in px], axis=0)
+            bm = np.mean([b[i, j] for i, j in px], axis=0)
+            out[:, y, x] = am @ guide[:, y, x] + bm
+    return out
+
+
+def naive_local_affine(
+    out: np.ndarray, guide: np.ndarray, radius: int, edge: float, f: int, reg: float
+) -> np.ndarray:
+    """The docstring of local_affine_filter, literally: 4x4 ridge fits, then a 2-D joint bilateral."""
+    _, h, w = guide.shape
+    coef = np.zeros((h, w, 4, 3))
+    for y in range(h):
+        for x in range(w):
+            px = window(y, x, f, h, w)
+            m = np.array([[*guide[:, i, j], 1.0] for i, j in px])
+            s = np.array([out[:, i, j] for i, j in px])
+            coef[y, x] = np.linalg.solve(m.T @ m + reg * np.diag([1.0, 1, 1, 0]), m.T @ s)
+    res = np.zeros(out.shape)
+    two_var_s = 2 * (radius / 3) ** 2 if radius else 1.0  # radius 0: only the centre, weight 1
+    for y in range(h):
+        for x in range(w):
+            num, den = np.zeros((4, 3)), 0.0
+            for i, j in window(y, x, radius, h, w):
+                d = np.mean((guide[:, y, x] - guide[:, i, j]) ** 2)
+                wt = math.exp(-((i - y) ** 2 + (j - x) ** 2) / two_var_s) * math.exp(-d / (2 * edge**2))
+                num, den = num + wt * coef[i, j], den + wt
+            res[:, y, x] = np.array([*guide[:, y, x], 1.0]) @ (num / den)
+    return res
+
+
+@pytest.mark.parametrize("guide_channels", [3, 1])
+def test_guided_filter_golden_4x4(guide_channels: int) -> None:
+    guide, src = rand(1, guide_channels, 4, 4, seed=1), rand(1, 2, 4, 4, seed=2)
+    expected = naive_guided_filter(guide[0].numpy(), src[0].numpy(), 1, 0.01)
+    np.testing.assert_allclose(guided_filter(guide, src, 1, 0.01)[0].numpy(), expected, rtol=0, atol=1e-12)
+    out32 = guided_filter(guide.float(), src.float(), 1, 0.01)
+    assert out32.dtype == torch.float32
+    np.testing.assert_allclose(out32[0].numpy(), expected, rtol=0, atol=1e-4)
+
+
+def test_guided_filter_shapes_constant_and_tiling() -> None:
+    guide, src = rand(2, 3, 13, 9, seed=3), rand(2, 5, 13, 9, seed=4)
+    out = guided_filter(guide, src, 2, 1e-3)
+    assert out.shape == src.shape and out.dtype == src.dtype
+    # each output row depends on rows within 2r: tiles with that halo give the same result
+    torch.testing.assert_close(guided_filter(guide, src, 2, 1e-3, tile_rows=3), out, rtol=0, atol=1e-14)
+    const = torch.full_like(src, 0.3)
+    torch.testing.assert_close(guided_filter(guide, const, 2, 1e-3), const, rtol=0, atol=1e-12)
+
+
+def test_guided_coefficients_rebuild_the_filter_and_find_a_global_map() -> None:
+    guide = rand(1, 3, 10, 11, seed=5)
+    src = global_map(guide)
+    a, b = guided_coefficients(guide, src, 2, 1e-3)
+    assert a.shape == (1, 3, 3, 10, 11) and b.shape == (1, 3, 10, 11)
+    torch.testing.assert_close((a * guide[:, None]).sum(2) + b, guided_filter(guide, src, 2, 1e-3))
+    a, b = guided_coefficients(guide, src, 2, 1e-9)
+    torch.testing.assert_close(a, A[None, :, :, None, None].expand_as(a), rtol=0, atol=1e-5)
+    torch.testing.assert_close(b, B[None, :, None, None].expand_as(b), rtol=0, atol=1e-5)
+
+
+def test_refine_detail() -> None:
+    content, result = rand(1, 3, 15, 14, seed=12), rand(1, 3, 15, 14, seed=13)
+    got = refine_detail(result, content, radius=2, eps=0.01)
+    assert got.shape == result.shape and got.min() >= 0 and got.max() <= 1
+    base = torch.cat(
+        [guided_filter(content[:, c : c + 1], content[:, c : c + 1], 2, 0.01) for c in range(3)], 1
+    )
+    torch.testing.assert_close(got, (result + content - base).clamp(0, 1))
+    flat = torch.full_like(content, 0.25)  # a flat photo has no detail to add
+    torch.testing.assert_close(refine_detail(result, flat), result, rtol=0, atol=1e-12)
+
+
+def test_affine_projection_keeps_a_global_map_and_lowers_what_is_not_locally_affine() -> None:
+    from dpst.metrics import affine_rms
+
+    content = rand(1, 3, 32, 40, seed=3)  # local variance ~1/12 >> eps: the ridge bias is ~0.1%
+    mapped = global_map(content)
+    assert torch.equal(affine_projection(mapped, content, 0), mapped)
+    assert torch.allclose(affine_projection(mapped, content, 2), mapped.clamp(0, 1), atol=5e-3)
+    noisy = (mapped + 0.1 * rand(1, 3, 32, 40, seed=4)).clamp(0, 1)
+    as_np = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
+    rms = [affine_rms(as_np(content), as_np(affine_projection(noisy, content, n))) for n in (0, 1, 2)]
+    assert rms[0] > rms[1] > rms[2]
+    assert rms[2] < 0.5 * rms[0]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: guided_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 6, 5), 1, 0.1),
+            "same batch size and H x W",
+        ),
+        (
+            lambda: guided_filter(torch.rand(1, 2, 5, 5), torch.rand(1, 3, 5, 5), 1, 0.1),
+            "guide must have 1 or 3",
+        ),
+        (lambda: guided_filter(torch.rand(3, 5, 5), torch.rand(1, 3, 5, 5), 1, 0.1), r"\(B, C, H, W\)"),
+        (
+            lambda: guided_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5).double(), 1, 0.1),
+            "share dtype",
+        ),
+        (lambda: guided_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), 0, 0.1), "radius must be"),
+        (lambda: guided_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), 1, 0.0), "eps must be"),
+        (
+            lambda: guided_filter(torch.rand(1, 3, 5, 5), torch.ones(1, 3, 5, 5, dtype=torch.int64), 1, 0.1),
+            "float32",
+        ),
+        (lambda: guided_filter(np.zeros((1, 3, 5, 5)), torch.rand(1, 3, 5, 5), 1, 0.1), "torch.Tensor"),
+        (lambda: guided_coefficients(torch.rand(1, 3, 5, 5), torch.rand(2, 3, 5, 5), 1, 0.1), "batch size"),
+        (lambda: local_affine_filter(torch.rand(1, 1, 5, 5), torch.rand(1, 3, 5, 5)), "output must have 3"),
+        (lambda: local_affine_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), edge=0), "edge must be"),
+        (
+            lambda: local_affine_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), radius=-1),
+            "radius must be",
+        ),
+        (
+            lambda: local_affine_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), tile_rows=0),
+            "tile_rows",
+        ),
+        (lambda: refine_detail(torch.rand(1, 3, 5, 5), torch.rand(1, 1, 5, 5)), "channels"),
+        (lambda: affine_projection(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), -1), "passes"),
+        (lambda: affine_projection(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 6), 1), "H x W"),
+        (
+            lambda: affine_upsample(torch.rand(1, 1, 9, 9), torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5)),
+            "content_full",
+        ),
+        (
+            lambda: affine_upsample(torch.rand(2, 3, 9, 9), torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5)),
+            "batch size",
+        ),
+        (
+            lambda: affine_upsample(torch.rand(1, 3, 9, 9), torch.rand(1, 3, 5, 5), torch.rand(1, 3, 4, 5)),
+            "result_small",
+        ),
+    ],
+)
+def test_bad_input_raises(call: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
