@@ -74,7 +74,7 @@ def test_every_field_is_validated_where_the_config_is_made(field, value, flag):
 
 
 def test_good_values_pass_and_integers_are_numbers():
-    cfg = Config(size=32, stage1_size=0, output_size=0, style_weight=5, f_edge=1e-4, device="cpu", masks="none")
+    cfg = Config(size=32, stage1_size=0, output_size=0, style_weight=5, f_edge=1e-4, device="cpu")
     assert cfg.style_weight == 5 and cfg.size == 32
     for name in PRESETS:
         Config.preset(name)  # every preset is valid

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+import warnings
+from io import BytesIO
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -99,3 +104,108 @@ def test_save_is_atomic_and_leaves_no_temp(tmp_path, monkeypatch):
 def test_fit_long_side():
     assert io.fit_long_side(467, 700, 350) == (234, 350)
     assert io.fit_long_side(700, 530, 100) == (100, 76)
+
+
+def test_16bit_is_full_precision_even_when_dark(tmp_path):
+    # A 16-bit file is 16-bit whatever its brightest pixel: a dark frame must stay dark, and keep
+    # levels that 8 bits would merge.
+    a = np.arange(40 * 40, dtype=np.uint16).reshape(40, 40) // 8  # 0..199 of 65535
+    out = io.load_image(_save(tmp_path, "dark.png", Image.fromarray(a)))
+    np.testing.assert_allclose(out[..., 0], a / 65535.0, rtol=1e-6)
+    assert len(np.unique(out)) == 200
+
+
+def test_transparent_colour_is_composited_on_white(tmp_path):
+    im = Image.fromarray((photo(40, 40) * 255).astype(np.uint8))
+    im.putpixel((0, 0), (10, 20, 30))
+    im.info["transparency"] = (10, 20, 30)  # a tRNS colour key: no alpha band, still transparent
+    out = io.load_image(_save(tmp_path, "key.png", im))
+    assert out[0, 0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_animated_gif_reads_the_first_frame_and_closes_the_file(tmp_path):
+    frames = [Image.new("RGB", (40, 40), c) for c in ((255, 0, 0), (0, 0, 255))]
+    p = tmp_path / "a.gif"
+    frames[0].save(p, save_all=True, append_images=frames[1:])
+    out = io.load_image(p)
+    assert out[0, 0].tolist() == [1.0, 0.0, 0.0]
+    fds = Path("/proc/self/fd")
+    if fds.is_dir():  # PIL keeps multi-frame files open after load(); we must not
+        assert str(p) not in {os.path.realpath(fds / fd) for fd in os.listdir(fds)}
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: (p.write_bytes(b""), p)[1], "empty file"),
+        (lambda p: (p.write_bytes(_png_bytes()[:200]), p)[1], "cannot read image"),  # truncated
+        (lambda p: (p.write_bytes(_broken_chunk(_png_bytes())), p)[1], "cannot read image"),  # SyntaxError
+        (lambda p: (p.mkdir(), p)[1], "is a folder"),
+    ],
+)
+def test_broken_files_are_one_value_error(tmp_path, make, message):
+    with pytest.raises(ValueError, match=message):
+        io.load_image(make(tmp_path / "bad.png"))
+
+
+def _png_bytes() -> bytes:
+    buf = BytesIO()
+    Image.fromarray((photo(40, 50) * 255).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _broken_chunk(data: bytes) -> bytes:
+    """The PNG with the length of its first IDAT chunk wrong: PIL raises SyntaxError, not OSError."""
+    at = data.index(b"IDAT") - 4
+    return data[:at] + b"\x00\x00\x00\x01" + data[at + 4 :]
+
+
+def test_check_output_under_a_regular_file(tmp_path):
+    f = tmp_path / "somefile.txt"
+    f.write_text("x")
+    for out in (f / "out.png", f / "deeper" / "out.png"):
+        with pytest.raises(ValueError, match="somefile.txt is a file, not a folder"):
+            io.check_output(out)
+
+
+def _palette_mask(h: int = 40, w: int = 40) -> np.ndarray:
+    m = np.zeros((h, w, 3), np.uint8)
+    m[:, : w // 2] = (0, 0, 255)
+    m[:, w // 2 :] = (0, 255, 0)
+    return m
+
+
+def test_mask_in_palette_colours_is_read_silently(tmp_path):
+    m = _palette_mask()
+    m[:, 19:21] = (0, 128, 128)  # an anti-aliased edge: 5% of the pixels, unlabelled, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = io.load_mask(_save(tmp_path, "m.png", Image.fromarray(m)))
+    assert out.dtype == np.uint8 and (out == m).all()
+
+
+def test_mask_partly_off_palette_warns(tmp_path):
+    m = _palette_mask()
+    m[:20] = (200, 120, 40)  # half the mask in a colour far from all nine
+    with pytest.warns(UserWarning, match="50% of the mask's pixels are none of the nine mask colours"):
+        io.load_mask(_save(tmp_path, "m.png", Image.fromarray(m)))
+
+
+def test_mask_without_palette_colours_is_refused(tmp_path):
+    p = _save(tmp_path, "m.png", Image.fromarray(np.full((40, 40, 3), (200, 120, 40), np.uint8)))
+    with pytest.raises(ValueError, match="m.png: no pixel of the mask is one of the nine mask colours"):
+        io.load_mask(p)
+    with pytest.raises(ValueError, match="mask: no pixel"):
+        io.load_mask(np.full((40, 40, 3), (0.8, 0.47, 0.16)))
+
+
+def test_mask_honours_exif_and_alpha_like_photos(tmp_path):
+    m = Image.fromarray(_palette_mask(30, 50))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    p = tmp_path / "m.png"
+    m.save(p, exif=exif)
+    assert io.load_mask(p).shape == (50, 30, 3)
+    rgba = Image.fromarray(_palette_mask()).convert("RGBA")
+    rgba.putalpha(0)  # fully transparent: white, as a photo's alpha would be
+    assert (io.load_mask(rgba) == 255).all()

@@ -228,3 +228,71 @@ def test_matched_iou_ignores_names_tiny_regions_and_unlabelled():
     auto = np.array([1] * 50 + [0] * 50 + [0] * 10)
     assert matched_iou(auto, hand) == 1.0  # label 5 is under 1%: ignored; -1 ignored
     assert matched_iou(np.zeros_like(hand), hand) == pytest.approx((50 / 99) / 2)  # one region missed
+
+
+# --- score reads files as dpst does (dpst.io's loading policy) -----------------------------------
+
+
+def _save8(path: Path, a: np.ndarray, **kw) -> Path:
+    Image.fromarray(np.round(a * 255).astype(np.uint8)).save(path, **kw)
+    return path
+
+
+def test_score_honours_exif_orientation(tmp_path):
+    # A phone photo stored sideways with "rotate 90° on display" scores as its upright copy does.
+    c = _save8(tmp_path / "c.png", smooth_image(40, 56, seed=0))
+    s = _save8(tmp_path / "s.png", smooth_image())
+    result = 0.8 * smooth_image(40, 56, seed=0) + 0.1  # a photorealistic result: an affine colour map
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera held sideways: rotate 90° clockwise for display
+    sideways = Image.fromarray(np.round(result * 255).astype(np.uint8)).transpose(Image.Transpose.ROTATE_90)
+    sideways.save(tmp_path / "o.jpg", exif=exif, quality=95)
+    # the upright copy: the very same decoded pixels, turned by hand (no EXIF, no second JPEG pass)
+    with Image.open(tmp_path / "o.jpg") as im:
+        assert im.size == (40, 56)  # stored sideways
+        im.transpose(Image.Transpose.ROTATE_270).save(tmp_path / "upright.png")
+    rotated = metrics.score(c, s, tmp_path / "o.jpg", gram=False)
+    upright = metrics.score(c, s, tmp_path / "upright.png", gram=False)
+    assert rotated == upright
+    # read sideways (EXIF ignored) and stretched to the content's shape, it would score far worse
+    assert upright["affine_rms"] < 0.5 * metrics.score(c, s, sideways, gram=False)["affine_rms"]
+
+
+@pytest.mark.parametrize("over", [1.5, 3.0])  # PIL warns between 1x and 2x its limit, raises above
+def test_score_refuses_decompression_bomb_in_one_line(tmp_path, capsys, monkeypatch, over):
+    from dpst.cli import main
+
+    paths = [_save8(tmp_path / f"{k}.png", smooth_image(40, 48, seed=i)) for i, k in enumerate("cso")]
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", int(40 * 48 / over))
+    code = main(["score", *map(str, paths), "--no-gram"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("dpst: error: ") and "image too large" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _mode_image(mode: str) -> tuple[Image.Image, str]:
+    rgb = Image.fromarray(np.round(noise_image(40, 48, seed=5) * 255).astype(np.uint8))
+    if mode == "I;16":  # 16-bit grey, levels 8 bits cannot hold
+        return Image.fromarray((smooth_image(40, 48, seed=5)[..., 0] * 65535).astype(np.uint16)), "png"
+    if mode == "RGBA":
+        alpha = Image.fromarray(np.tile(np.linspace(0, 255, 48).astype(np.uint8), (40, 1)))
+        return Image.merge("RGBA", (*rgb.split(), alpha)), "png"
+    return rgb.convert(mode), "jpg" if mode == "CMYK" else "png"
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "CMYK", "RGBA", "I;16"])
+def test_score_reads_every_mode_as_dpst_does(tmp_path, mode):
+    # What dpst would see (dpst.io.load_image: alpha on white, 16-bit at full precision) is what is
+    # scored; photometrics.py's convert("RGB") would drop the alpha and clip 16-bit to 255.
+    from dpst.io import load_image
+
+    c = smooth_image(40, 48, seed=0)
+    im, ext = _mode_image(mode)
+    path = tmp_path / f"o.{ext}"
+    im.save(path)
+    seen = load_image(path).astype(np.float64)
+    from_file = metrics.score(c, c, path, gram=False)
+    from_array = metrics.score(c, c, seen, gram=False)
+    for k, v in from_array.items():
+        assert from_file[k] == pytest.approx(v, rel=1e-5), k

@@ -221,6 +221,7 @@ class Stylizer:
         with self._timed("targets"):
             objective = self.objective(coarse, cfg)
             x = to_tensor(initial_image(coarse, cfg.init, cfg.seed), self.device)
+        self._current = x  # from stage 1 on there is a result: at first, the start image
         with self._timed("stage1"):
             x = run_lbfgs(
                 x, objective, weights, cfg.steps(1), history=cfg.history, stage=1, callback=callback

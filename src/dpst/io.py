@@ -12,46 +12,73 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import first_line
+from .ops.palette import PALETTE_NAMES, UNLABELLED, labels_from_colors
+
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 MIN_SIDE = 32
+MAX_OFF_PALETTE = 0.1  # share of a mask's pixels off the palette above which load_mask warns
 WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
 
 
-def _open(path: Path) -> Image.Image:
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open and decode an image file (its first frame, for animations and multi-page files), with the
+    file closed again.  Every failure is a ValueError/FileNotFoundError naming the file; images over
+    ``PIL.Image.MAX_IMAGE_PIXELS`` are refused before they are decoded."""
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise ValueError(f"{path}: is a folder, not an image")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file (0 bytes), not an image")
     try:
         with warnings.catch_warnings():
             # Between 1x and 2x the pixel limit PIL only warns; treat it as the error it is.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
-            im.load()
+            with Image.open(path) as im:
+                im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{path}: image too large (over {Image.MAX_IMAGE_PIXELS} pixels)") from None
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image file PIL can read") from None
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read image ({exc})") from None
+    except (OSError, SyntaxError, EOFError, ValueError) as exc:  # PIL reports broken files as all four
+        raise ValueError(f"{path}: cannot read image ({first_line(exc)})") from None
     return im
 
 
-def _to_rgb(im: Image.Image) -> np.ndarray:
-    """Any PIL mode → float32 H×W×3 in [0, 1].  Alpha is composited on white."""
+def as_rgb(im: Image.Image) -> Image.Image | np.ndarray:
+    """The loading policy shared by :func:`load_image`, :func:`load_mask` and :func:`dpst.metrics.score`.
+
+    EXIF orientation is applied; alpha (an alpha band or a transparent colour) is composited on white;
+    grayscale, palette, CMYK and other 8-bit modes become an 8-bit ``"RGB"`` image.  16-bit and float
+    grayscale come back as a float64 (H, W, 3) array in [0, 1] instead, at full precision.  (Pillow
+    itself reads 16-bit *colour* PNGs as 8-bit RGB.)"""
     im = ImageOps.exif_transpose(im)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        a = np.asarray(im, dtype=np.float32)
-        a = a / (65535.0 if a.max() > 255 else 255.0)
-        return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2)
-    if im.mode == "F":
-        a = np.asarray(im, dtype=np.float32)
-        return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, rgba)
-    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    if im.mode.startswith("I;16"):
+        a = np.asarray(im, dtype=np.float64) / 65535.0
+    elif im.mode == "I":
+        # 32-bit ints: most often 8-bit data converted up, else 16-bit; there is no bit depth to read.
+        a = np.asarray(im, dtype=np.float64)
+        a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
+    elif im.mode == "F":
+        a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+    else:
+        if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+            rgba = im.convert("RGBA")
+            im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        return im.convert("RGB")
+    return np.repeat(np.clip(a, 0.0, 1.0)[..., None], 3, axis=2)
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """Any PIL image → float32 H×W×3 in [0, 1], by the policy of :func:`as_rgb`."""
+    rgb = as_rgb(im)
+    if isinstance(rgb, np.ndarray):
+        return rgb.astype(np.float32)
+    return np.asarray(rgb, dtype=np.float32) / 255.0
 
 
 def _from_array(a: np.ndarray) -> np.ndarray:
@@ -83,7 +110,7 @@ def load_image(src: ImageLike, what: str = "image") -> np.ndarray:
     elif isinstance(src, Image.Image):
         rgb, name = _to_rgb(src), what
     elif isinstance(src, (str, os.PathLike)):
-        rgb, name = _to_rgb(_open(Path(src))), str(src)
+        rgb, name = _to_rgb(open_image(src)), str(src)
     else:
         raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
     if min(rgb.shape[:2]) < MIN_SIDE:
@@ -93,13 +120,40 @@ def load_image(src: ImageLike, what: str = "image") -> np.ndarray:
     return rgb
 
 
-def load_mask(src: ImageLike) -> np.ndarray:
-    """A colour-coded mask as uint8 (H, W, 3), without the photo checks' minimum size."""
-    if isinstance(src, (str, os.PathLike)):
-        im = _open(Path(src))
-        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    rgb = _from_array(src) if isinstance(src, np.ndarray) else _to_rgb(src)
-    return np.round(rgb * 255).astype(np.uint8)
+def load_mask(src: ImageLike, what: str = "mask") -> np.ndarray:
+    """A colour-coded mask as uint8 (H, W, 3), read like a photo (:func:`as_rgb`) but without the
+    photo checks' minimum size.
+
+    A mask with no pixel in any of the nine palette colours is refused: it would guide nothing.  One
+    where over ``MAX_OFF_PALETTE`` of the pixels are far from every palette colour (anti-aliased edges
+    are about 1%) gets a warning: those pixels take no style guidance."""
+    if isinstance(src, np.ndarray):
+        rgb, name = _from_array(src), what
+    elif isinstance(src, Image.Image):
+        rgb, name = _to_rgb(src), what
+    elif isinstance(src, (str, os.PathLike)):
+        rgb, name = _to_rgb(open_image(src)), str(src)
+    else:
+        raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
+    mask = np.round(rgb * 255).astype(np.uint8)
+    _check_palette(mask, name)
+    return mask
+
+
+def _check_palette(mask: np.ndarray, name: str) -> None:
+    step = max(1, int(np.sqrt(mask.shape[0] * mask.shape[1] / 2**18)))  # judge ~256k pixels, not all
+    off = float((labels_from_colors(mask[::step, ::step]) == UNLABELLED).mean())
+    if off == 1.0 and (step == 1 or (labels_from_colors(mask) == UNLABELLED).all()):
+        raise ValueError(
+            f"{name}: no pixel of the mask is one of the nine mask colours ({', '.join(PALETTE_NAMES)}); "
+            "draw its regions in those"
+        )
+    if off > MAX_OFF_PALETTE:
+        warnings.warn(
+            f"{name}: {off:.0%} of the mask's pixels are none of the nine mask colours "
+            f"({', '.join(PALETTE_NAMES)}); they get no style guidance",
+            stacklevel=3,
+        )
 
 
 def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -143,6 +197,9 @@ def check_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
         )
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ValueError(f"{out}: {existing} is a file, not a folder; give an output in a folder")
         raise ValueError(f"{out}: output folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{out}: output folder {folder} is not writable")

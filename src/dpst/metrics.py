@@ -32,6 +32,7 @@ from PIL import Image
 from scipy.ndimage import uniform_filter
 from scipy.optimize import linear_sum_assignment
 
+from . import io
 from .neural.vgg import VGGFeatures, load_weights
 from .ops.lab import srgb_to_lab
 from .ops.palette import labels_from_colors
@@ -241,15 +242,18 @@ def score(
 
     As in photometrics.py, the output is resized to the content's size (bicubic) when they differ and
     the masks to their photo's size (nearest).  Masks are colour-coded like the DPST release; give both
-    or neither.  Returns ``{"affine_rms", "style_swd"[, "style_gram"]}``."""
+    or neither.  Files and PIL images are read as ``dpst`` reads them (:func:`dpst.io.as_rgb`: EXIF
+    orientation, the pixel limit, alpha on white, 16-bit at full precision), so for 8-bit RGB files
+    without EXIF orientation the numbers are photometrics.py's.
+    Returns ``{"affine_rms", "style_swd"[, "style_gram"]}``."""
     if (content_mask is None) != (style_mask is None):
         raise ValueError("give both content_mask and style_mask, or neither (then each image is one region)")
     c, s = _to_float(_open_any(content, "content")), _to_float(_open_any(style, "style"))
     size, style_size = c.shape[1::-1], s.shape[1::-1]  # (W, H) as PIL wants them
     o = _to_float(_open_any(output, "output"), size=size, resample=Image.Resampling.BICUBIC)
     if content_mask is not None and style_mask is not None:
-        out_labels = labels_from_colors(_to_uint8(_open_any(content_mask, "content_mask"), size))
-        style_labels = labels_from_colors(_to_uint8(_open_any(style_mask, "style_mask"), style_size))
+        out_labels = labels_from_colors(_to_uint8(content_mask, size, "content_mask"))
+        style_labels = labels_from_colors(_to_uint8(style_mask, style_size, "style_mask"))
     else:
         out_labels, style_labels = np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64)
     result = {"affine_rms": affine_rms(c, o), "style_swd": style_swd(o, s, out_labels, style_labels)}
@@ -277,14 +281,14 @@ def _check_labels(labels: np.ndarray, image: np.ndarray, what: str) -> None:
 
 
 def _open_any(src: ImageLike, what: str) -> Image.Image | np.ndarray:
-    """A PIL RGB image, or a float (H, W, 3) array kept as is (no 8-bit rounding)."""
-    if isinstance(src, Image.Image):
-        return src.convert("RGB")
+    """A photo read by :mod:`dpst.io`'s loading policy (:func:`dpst.io.as_rgb`: EXIF orientation, the
+    pixel limit, mode conversions, alpha on white): an 8-bit PIL RGB image, so that it is resized in
+    8 bits exactly as photometrics.py does; or a float64 (H, W, 3) array kept at full precision (16-bit
+    and float files, float arrays)."""
     if isinstance(src, (str, os.PathLike)):
-        if not os.path.isfile(src):
-            raise FileNotFoundError(f"{what}: no such file {os.fspath(src)}")
-        with Image.open(src) as im:
-            return im.convert("RGB")
+        src = io.open_image(src)
+    if isinstance(src, Image.Image):
+        return io.as_rgb(src)
     if isinstance(src, np.ndarray):
         if src.ndim != 3 or src.shape[2] != 3:
             raise ValueError(f"{what}: expected an H×W×3 array, got shape {src.shape}")
@@ -316,13 +320,13 @@ def _to_float(
     return im.astype(np.float64)
 
 
-def _to_uint8(im: Image.Image | np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A colour mask as uint8 (H, W, 3), resized to ``size`` = (W, H) by nearest neighbour."""
-    if not isinstance(im, Image.Image):
-        im = Image.fromarray(np.round(im * 255).astype(np.uint8), "RGB")
-    if im.size != size:
-        im = im.resize(size, Image.Resampling.NEAREST)
-    return np.asarray(im)
+def _to_uint8(src: ImageLike, size: tuple[int, int], what: str) -> np.ndarray:
+    """A colour mask read by :func:`dpst.io.load_mask`, as uint8 (H, W, 3) resized to ``size`` = (W, H)
+    by nearest neighbour."""
+    mask = io.load_mask(src, what)
+    if mask.shape[1::-1] != size:
+        mask = np.asarray(Image.fromarray(mask, "RGB").resize(size, Image.Resampling.NEAREST))
+    return mask
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_preset_then_flags_on_top():
     assert fast == Config.preset("fast") and fast.size < Config().size
     mixed = cfg("--preset", "paper", "--iterations", "7", "--no-filter")
     assert (mixed.size, mixed.iterations, mixed.filter, mixed.init) == (700, 7, False, "noise")
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="--preset: invalid choice: 'slow'"):
         build_parser().parse_args(["c.png", "s.png", "-o", "o.png", "--preset", "slow"])
 
 
@@ -150,8 +150,7 @@ def test_ctrl_c_writes_current_result(tmp_path, pair, capsys, tiny_weights_file,
 def test_save_masks_writes_palette_masks_and_uses_them(tmp_path, pair, capsys, tiny_weights_file):
     from dpst.ops.palette import labels_from_colors
 
-    folder = tmp_path / "masks"
-    folder.mkdir()
+    folder = tmp_path / "new" / "masks"  # does not exist yet: made, as users expect
     out = tmp_path / "o.png"
     code, err = _run(
         capsys, [*pair, "-o", out, *FAST, "--weights", tiny_weights_file, "--save-masks", folder]
@@ -178,3 +177,12 @@ def test_save_masks_misuse_is_one_line(tmp_path, pair, capsys, tiny_weights_file
     code, err = _run(capsys, [*args, *extra])
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.png").exists()
+
+
+def test_save_masks_under_a_regular_file_is_one_line(tmp_path, pair, capsys, tiny_weights_file):
+    (tmp_path / "f").write_text("a file")
+    out = tmp_path / "o.png"
+    argv = [*pair, "-o", out, *FAST, "--weights", tiny_weights_file, "--save-masks", tmp_path / "f"]
+    code, err = _run(capsys, argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "is a file" in err
+    assert not out.exists()

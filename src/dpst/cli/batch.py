@@ -21,11 +21,11 @@ from ..batch import (
     read_manifest,
     run_batch,
 )
-from .common import add_config_arguments, config_from_args
+from .common import ArgumentParser, add_config_arguments, config_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="dpst batch",
         description="Restyle many photos, resumably: finished jobs are skipped when run again.",
         epilog="MANIFEST: CSV with a header row, or JSON Lines; columns content, style, optional "

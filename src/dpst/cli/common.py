@@ -18,6 +18,7 @@ from ..errors import WeightsError, first_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+_OOM_WORDS = ("out of memory", "not enough memory")  # torch's CUDA and CPU allocators
 _RETRY = "try a smaller --size or --output-size, or --device cpu"
 
 
@@ -31,7 +32,7 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
         return EXIT_FAILED, f"disk full ({first_line(exc)}); free some space or write elsewhere"
     if isinstance(exc, (ValueError, WeightsError, ImportError, FileNotFoundError, NotADirectoryError)):
         return EXIT_USAGE, first_line(exc)
-    if isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower():
+    if isinstance(exc, RuntimeError) and any(w in str(exc).lower() for w in _OOM_WORDS):
         return EXIT_FAILED, f"out of memory ({first_line(exc)}); {_RETRY}"
     if isinstance(exc, OSError):
         return EXIT_FAILED, f"{first_line(exc)}; check the disk and the paths, then run it again"
@@ -48,6 +49,14 @@ def run_guarded(command: Callable[[Sequence[str]], int], argv: Sequence[str], pr
         code, line = exit_status(exc)
     print(f"{prog}: {'error: ' if code != EXIT_INTERRUPTED else ''}{line}", file=sys.stderr)
     return code
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (through :func:`run_guarded`, exit 2), not the usage
+    text followed by the error."""
+
+    def error(self, message: str):
+        raise ValueError(f"{message} (see '{self.prog} --help')")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = Config()) -> None:

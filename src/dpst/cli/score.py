@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 
 from ..metrics import score
+from .common import ArgumentParser
 
 
 def run_score(argv: Sequence[str]) -> int:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="dpst score", description="Score a result: photorealism and style match (lower is better)."
     )
     p.add_argument("content")

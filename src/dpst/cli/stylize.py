@@ -17,11 +17,11 @@ from .. import io
 from ..api import auto_masks, stylize
 from ..config import Config
 from ..neural.lbfgs import Interrupted, Progress
-from .common import EXIT_INTERRUPTED, add_config_arguments, config_from_args, non_negative
+from .common import EXIT_INTERRUPTED, ArgumentParser, add_config_arguments, config_from_args, non_negative
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="dpst",
         description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, "
         "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h'.",

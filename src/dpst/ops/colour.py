@@ -39,6 +39,10 @@ def linear_transfer_map(src: np.ndarray, dst: np.ndarray, reg: float = 1e-4) -> 
     case): A = Σs^-½ (Σs^½ Σd Σs^½)^½ Σs^-½.  Returns A (3, 3), b (3,)."""
     if src.ndim != 2 or src.shape[1] != 3 or dst.ndim != 2 or dst.shape[1] != 3:
         raise ValueError("linear_transfer_map expects colour lists of shape (N, 3)")
+    if len(src) < 2 or len(dst) < 2:
+        raise ValueError(
+            f"linear_transfer_map needs at least 2 colours on each side, got {len(src)} and {len(dst)}"
+        )
     mu_s, mu_d = src.mean(0), dst.mean(0)
     cov_s = np.cov(src, rowvar=False) + reg * np.eye(3)
     cov_d = np.cov(dst, rowvar=False) + reg * np.eye(3)

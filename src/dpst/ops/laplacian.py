@@ -208,8 +208,10 @@ def _check_image(image: Any, radius: int, eps: float) -> np.ndarray:
         raise ValueError(f"matting_laplacian expects a float image in [0, 1], got dtype {img.dtype}")
     if not isinstance(radius, (int, np.integer)) or radius < 1:
         raise ValueError(f"radius must be an integer >= 1, got {radius!r}")
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0 (it keeps the window covariances invertible), got {eps!r}")
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(
+            f"eps must be > 0 and finite (it keeps the window covariances invertible), got {eps!r}"
+        )
     if min(img.shape[:2]) < 2 * radius + 1:
         raise ValueError(
             f"image of {img.shape[0]}x{img.shape[1]} px is smaller than one {2 * radius + 1}x"
