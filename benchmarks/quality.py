@@ -170,18 +170,21 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run_pair(files: dict[str, Path], cfg: Config, out: Path, hand_masks: bool = True) -> float:
+def run_pair(
+    files: dict[str, Path], cfg: Config, out: Path, hand_masks: bool = True, masks: tuple | None = None
+) -> float:
     """Stylise one pair into ``out`` (written atomically); returns the wall time in seconds.
-    Without ``hand_masks`` the drawn masks are not given (dpst then follows ``cfg.masks``); scoring
-    always uses them."""
+    Without ``hand_masks`` the drawn masks are not given (dpst then follows ``cfg.masks``); ``masks``
+    (content, style) are given instead when set (strokes, say); scoring always uses the drawn masks."""
     import dpst
 
     t0 = time.perf_counter()
+    given = masks or ((files["content_mask"], files["style_mask"]) if hand_masks else (None, None))
     image = dpst.stylize(
         files["content"],
         files["style"],
-        content_mask=files["content_mask"] if hand_masks else None,
-        style_mask=files["style_mask"] if hand_masks else None,
+        content_mask=given[0],
+        style_mask=given[1],
         config=cfg,
         callback=None,
     )
@@ -207,7 +210,9 @@ def cached_score(files: dict[str, Path], image: Path, cache: dict[str, Any], key
 def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     """Run (or reuse) and score every pair; returns the results record."""
     config = json.loads(json.dumps(dataclasses.asdict(cfg)))
-    config["hand_masks"] = args.masks == "hand"
+    config["hand_masks"] = args.masks == "hand" and args.run_masks is None
+    if args.run_masks is not None:
+        config["run_masks"] = str(args.run_masks)
     run_path, results_path = args.out / "run.json", args.json
     run = read_json(run_path)
     run.setdefault("pairs", {})
@@ -219,7 +224,10 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
         fresh = out.is_file() and rec.get("config") == config
         if not args.no_run and not fresh:
             print(f"pair {i:2d}: running", flush=True)
-            rec = {"config": config, "wall_s": run_pair(files, cfg, out, args.masks == "hand")}
+            given = None
+            if args.run_masks is not None:
+                given = (args.run_masks / f"in{i}.png", args.run_masks / f"tar{i}.png")
+            rec = {"config": config, "wall_s": run_pair(files, cfg, out, args.masks == "hand", given)}
             run["pairs"][key] = rec
             write_json(run_path, run)
         elif not out.is_file():
@@ -399,6 +407,14 @@ def parser() -> argparse.ArgumentParser:
         help="hand: the drawn masks (default); auto: dpst finds regions; none: whole photos. "
         "Scores always use the drawn masks",
     )
+    p.add_argument(
+        "--run-masks",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="give dpst DIR/in{i}.png and DIR/tar{i}.png as masks (e.g. strokes from benchmarks/strokes.py); "
+        "scores still use the drawn masks",
+    )
     p.add_argument("--size", type=int, default=None, help="working size (Config.size; default: the preset's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a Config field")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results/quality.json"))
@@ -418,7 +434,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.masks != "hand":
             settings["masks"] = args.masks
         cfg = Config.preset(args.preset, **settings)
-        settings = {"preset": args.preset, "hand_masks": args.masks == "hand", **settings}
+        hand = args.masks == "hand" and not args.run_masks
+        settings = {"preset": args.preset, "hand_masks": hand, **settings}
+        if args.run_masks is not None:
+            settings["run_masks"] = str(args.run_masks)
         args.out.mkdir(parents=True, exist_ok=True)
         results = benchmark(args, cfg)
         results.update(

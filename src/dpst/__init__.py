@@ -8,7 +8,7 @@ jobs) and :mod:`dpst.cli` (the ``dpst`` command).
 
 from __future__ import annotations
 
-from .api import Stylizer, auto_masks, stylize
+from .api import Stylizer, auto_masks, complete_masks, stylize
 from .config import Config
 from .errors import MissingExtra, TooLarge, WeightsError
 from .metrics import matched_iou, score
@@ -26,6 +26,7 @@ __all__ = [
     "WeightsError",
     "__version__",
     "auto_masks",
+    "complete_masks",
     "matched_iou",
     "matting_laplacian",
     "score",

@@ -30,7 +30,7 @@ from .ops.palette import PALETTE_NAMES, colors_from_labels, labels_from_colors, 
 from .ops.tensor import to_image, to_tensor
 from .ops.upsample import affine_upsample
 from .resources import check_memory, output_shape
-from .segment import SegmentSettings, auto_labels
+from .segment import SegmentSettings, StrokeSettings, auto_labels, complete_labels, semantic
 
 Callback = Callable[[Progress], None]
 PhaseHook = Callable[[str], None]  # called with each phase's name as it starts
@@ -75,8 +75,17 @@ class Pair:
         return Pair(self.content_full, self.style_full, c, s, c_lab, s_lab, self.ids)
 
 
-def _labels(mask, shape: tuple[int, int]) -> np.ndarray:
-    return resize_labels(labels_from_colors(io.load_mask(mask)), *shape)
+def mask_labels(
+    mask, photo: np.ndarray, shape: tuple[int, int], what: str = "mask"
+) -> tuple[np.ndarray, bool]:
+    """Label map at ``shape`` of a mask file or image, and whether it was strokes.  A strokes image
+    (transparent background, see :func:`dpst.io.load_strokes`) is completed into a full mask along
+    ``photo``'s edges (:func:`dpst.segment.complete_labels`); an ordinary mask is decoded and resized
+    nearest."""
+    strokes = io.load_strokes(mask, what)
+    if strokes is not None:
+        return complete_labels(photo, strokes, shape), True
+    return resize_labels(labels_from_colors(io.load_mask(mask, what)), *shape), False
 
 
 Segmenter = Callable[[np.ndarray, np.ndarray, tuple], tuple[np.ndarray, np.ndarray]]
@@ -111,7 +120,8 @@ def prepare(
     if content_mask is None:
         c_lab, s_lab = segment(c_full, s_full, (c.shape[:2], s.shape[:2]))
     else:
-        c_lab, s_lab = _labels(content_mask, c.shape[:2]), _labels(style_mask, s.shape[:2])
+        c_lab, _ = mask_labels(content_mask, c_full, c.shape[:2], "content mask")
+        s_lab, _ = mask_labels(style_mask, s_full, s.shape[:2], "style mask")
     ids, missing = match_labels(c_lab, s_lab)
     if missing and content_mask is not None:
         names = ", ".join(PALETTE_NAMES[k] for k in missing)
@@ -138,6 +148,9 @@ class Stylizer:
         # seconds spent in each step of the last stylisation (prepare, stage1, laplacian, ...), in order
         self.timings: dict[str, float] = {}
         self._on_phase: PhaseHook | None = None
+        self._parsers: dict[str, semantic.SceneParser] = {}
+        # which masks the last run or masks() call used: "given", "semantic (...)", "unsupervised", ...
+        self.masks_used = ""
         self._current: torch.Tensor | None = None  # the latest result, from stage 1 on (for Ctrl-C)
 
     @contextmanager
@@ -174,7 +187,10 @@ class Stylizer:
                 f"{self.config.weights or '(default)'}; make a Stylizer with them"
             )
         self.timings, self._on_phase, self._current = {}, on_phase, None
-        segment = self.segmenter(cfg.seed) if cfg.masks == "auto" else None
+        if content_mask is None:
+            segment, self.masks_used = self.segmenter(cfg)
+        else:
+            segment, self.masks_used = None, "given"
         try:
             with self._timed("prepare"):
                 pair = prepare(content, style, content_mask, style_mask, cfg.size, segment)
@@ -196,18 +212,59 @@ class Stylizer:
     def _latest(self) -> np.ndarray | None:
         return None if self._current is None else to_image(self._current.clamp(0, 1))
 
-    def segmenter(self, seed: int = 0) -> Segmenter:
-        """Automatic matched regions (:mod:`dpst.segment`) with this Stylizer's network."""
-        settings = SegmentSettings(seed=seed)
-        return lambda c, s, shapes: auto_labels(self.net, c, s, settings, shapes=shapes)
+    def segmenter(self, cfg: Config | None = None) -> tuple[Segmenter | None, str]:
+        """The automatic masks ``cfg.masks`` asks for, and a line saying which were used: the scene
+        parser (``semantic``; ``auto`` when it is installed and cached, no network asked), the
+        unsupervised matching (:mod:`dpst.segment.auto`, with this Stylizer's network), or none."""
+        cfg = cfg or self.config
+        if cfg.masks == "none":
+            return None, "none (each photo one region)"
+        if cfg.masks in ("auto", "semantic"):
+            usable = semantic.available() and semantic.is_cached(cfg.segmenter)
+            if cfg.masks == "semantic" or usable:
+                parser = self._scene_parser(cfg.segmenter, download=cfg.masks == "semantic")
+                return (lambda c, s, shapes: semantic.semantic_labels(parser, c, s, shapes)), (
+                    f"semantic (scene parser {cfg.segmenter})"
+                )
+            why = f"{cfg.segmenter} not cached" if semantic.available() else "pip install 'dpst[semantic]'"
+            fallback = f"unsupervised (no scene parser: {why}; docs/masks.md)"
+        else:
+            fallback = "unsupervised"
+        settings = SegmentSettings(seed=cfg.seed)
+        return (lambda c, s, shapes: auto_labels(self.net, c, s, settings, shapes=shapes)), fallback
+
+    def _scene_parser(self, name: str, download: bool) -> semantic.SceneParser:
+        if name not in self._parsers:
+            self._parsers[name] = semantic.load_parser(name, self.device, download=download)
+        return self._parsers[name]
 
     def masks(
-        self, content: io.ImageLike, style: io.ImageLike, seed: int = 0
+        self,
+        content: io.ImageLike,
+        style: io.ImageLike,
+        seed: int = 0,
+        *,
+        content_mask: io.ImageLike | None = None,
+        style_mask: io.ImageLike | None = None,
+        config: Config | None = None,
     ) -> tuple[Image.Image, Image.Image]:
-        """Automatic matched masks of both photos at their own sizes, as palette images like the ones
-        users draw (region k has the same colour in both), to inspect, edit and pass back."""
+        """The masks a run would use, at the photos' own sizes, as palette images like the ones users
+        draw (matching regions have the same colour), to inspect, edit and pass back: automatic ones
+        (``config.masks``), or the given masks with strokes completed."""
+        cfg = (config or self.config).updated(seed=seed) if seed else (config or self.config)
         c, s = io.load_image(content, "content"), io.load_image(style, "style")
-        c_lab, s_lab = self.segmenter(seed)(c, s, (c.shape[:2], s.shape[:2]))
+        if (content_mask is None) != (style_mask is None):
+            raise ValueError("give both masks (--content-mask and --style-mask) or neither")
+        if content_mask is not None:
+            c_lab, _ = mask_labels(content_mask, c, c.shape[:2], "content mask")
+            s_lab, _ = mask_labels(style_mask, s, s.shape[:2], "style mask")
+            self.masks_used = "given"
+        else:
+            segment, self.masks_used = self.segmenter(cfg)
+            if segment is None:
+                c_lab, s_lab = np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64)
+            else:
+                c_lab, s_lab = segment(c, s, (c.shape[:2], s.shape[:2]))
         return Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab))
 
     def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> torch.Tensor:
@@ -399,7 +456,24 @@ def auto_masks(
     """Matched masks of both photos, found automatically (see :mod:`dpst.segment`), at the photos'
     own sizes in the palette colours of hand-drawn masks: region k has the same colour in both.
     Deterministic for a given ``config.seed``."""
-    return _shared(config).masks(content, style, seed=config.seed)
+    return _shared(config).masks(content, style, config=config)
+
+
+def complete_masks(
+    photo: io.ImageLike, strokes: io.ImageLike, *, settings: StrokeSettings | None = None
+) -> Image.Image:
+    """A full mask from strokes: ``strokes`` is an image of the photo's size (any size is resized)
+    with a transparent background and a few strokes in the palette colours (alpha >= 128; an (H, W)
+    int array of label ids, -1 unpainted, also works).  Returns the completed mask as a palette image
+    at the photo's size; its regions follow the photo's edges (:mod:`dpst.segment.strokes`)."""
+    rgb = io.load_image(photo, "photo")
+    if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
+        painted = strokes.astype(np.int64)
+    else:
+        painted = io.load_strokes(strokes, "strokes")
+        if painted is None:
+            raise ValueError("strokes: not a strokes image (it needs a transparent background)")
+    return Image.fromarray(colors_from_labels(complete_labels(rgb, painted, s=settings or StrokeSettings())))
 
 
 def _shared(config: Config) -> Stylizer:

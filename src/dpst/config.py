@@ -14,6 +14,8 @@ from typing import Any
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
+# SegFormer-B0 fine-tuned on ADE20K (docs/masks.md: why B0, its licence and size)
+DEFAULT_SEGMENTER = "nvidia/segformer-b0-finetuned-ade-512-512"
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,16 @@ class Config:
     masks: str = field(
         default="auto",
         metadata={
-            "help": "without mask files: auto (find matching regions in both photos) or none (the "
-            "whole photos as one region)",
-            "choices": ("auto", "none"),
+            "help": "without mask files: auto (the scene parser when dpst[semantic] is installed and its "
+            "weights are cached, else unsupervised), semantic (the scene parser; downloads its weights "
+            "once), unsupervised (matching regions found without a parser), or none (the whole photos "
+            "as one region)",
+            "choices": ("auto", "semantic", "unsupervised", "none"),
         },
+    )
+    segmenter: str = field(
+        default=DEFAULT_SEGMENTER,
+        metadata={"help": "scene parser of --masks semantic/auto: a Hugging Face SegFormer id or a folder"},
     )
     polish: int = field(
         default=0,

@@ -156,6 +156,39 @@ def _check_palette(mask: np.ndarray, name: str) -> None:
         )
 
 
+STROKE_ALPHA = 128  # in a strokes image, pixels at least this opaque are painted
+
+
+def load_strokes(src: ImageLike, what: str = "mask") -> np.ndarray | None:
+    """Strokes, when ``src`` is a strokes image: a mask with an alpha channel in which some pixels are
+    fully transparent.  Returns (H, W) int64 label ids, each painted pixel (alpha >= 128) labelled by
+    its nearest palette colour (black and white included), the rest ``UNLABELLED`` (-1); ``None`` when
+    ``src`` is an ordinary mask (then read it with :func:`load_mask`)."""
+    if isinstance(src, (str, os.PathLike)):
+        im, name = open_image(src), str(src)
+    elif isinstance(src, Image.Image):
+        im, name = src, what
+    elif isinstance(src, np.ndarray):
+        if src.ndim != 3 or src.shape[2] != 4:
+            return None
+        a = src if src.dtype == np.uint8 else np.round(np.clip(src, 0, 1) * 255).astype(np.uint8)
+        im, name = Image.fromarray(a, "RGBA"), what
+    else:
+        return None
+    im = ImageOps.exif_transpose(im)
+    if not (im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info):
+        return None
+    rgba = np.asarray(im.convert("RGBA"))
+    alpha = rgba[..., 3]
+    if alpha.min() > 0:
+        return None
+    labels = labels_from_colors(rgba[..., :3], tol=np.inf)
+    labels[alpha < STROKE_ALPHA] = UNLABELLED
+    if (labels == UNLABELLED).all():
+        raise ValueError(f"{name}: a strokes image (transparent background) with no stroke painted in it")
+    return labels
+
+
 def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     """High-quality resize of a float (H, W, 3) image (Lanczos when shrinking, bicubic when growing)."""
     if rgb.shape[:2] == (height, width):

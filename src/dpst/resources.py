@@ -19,8 +19,9 @@ from .io import fit_long_side
 # L-BFGS history (50 pairs of image-sized vectors, 0.44 GiB at 700 px).  Rounded up: 0.5 GiB + 4 KiB a
 # working pixel.
 BASE_BYTES, WORKING_PIXEL_BYTES = 2**29, 4096
-# Full-size work, per output pixel (measured: see docs/benchmarks.md, "Large photos").
-OUTPUT_PIXEL_BYTES = 96
+# Full-size work, per output pixel.  Measured peak RSS, default preset (benchmarks/large.py, pair 9
+# upscaled): 1.87 GiB at 12 MP, 3.49 GiB at 50 MP, i.e. 46 bytes a pixel more; 64 keeps a margin.
+OUTPUT_PIXEL_BYTES = 64
 
 
 def usable_memory() -> int:

@@ -64,6 +64,7 @@ class Ledger:
             **stamp,
             "seconds": round(outcome.seconds, 3),
             "error": outcome.error,
+            "masks": outcome.masks,
             "worker": outcome.worker,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }

@@ -51,6 +51,7 @@ class Outcome:
     png: bytes | None = None  # the result, when the worker could not write into OUTDIR itself
     worker: str = ""  # host:pid
     loaded: bool = False  # this job loaded the network (the first job of its worker process)
+    masks: str = ""  # which masks the job used (Stylizer.masks_used)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,10 @@ def run_job(job: Job, cfg: Config, outdir: str, token: str = "") -> Outcome:
         return Outcome(job.output, False, seconds, first_line(exc), worker=worker, loaded=loaded)
     notes = tuple(dict.fromkeys(str(w.message) for w in caught))  # each distinct warning once
     seconds = time.perf_counter() - start
-    return Outcome(job.output, True, seconds, warnings=notes, png=png, worker=worker, loaded=loaded)
+    used = _STYLIZERS[key].masks_used
+    return Outcome(
+        job.output, True, seconds, warnings=notes, png=png, worker=worker, loaded=loaded, masks=used
+    )
 
 
 def _deliver(image: Image.Image, outdir: Path, name: str, token: str) -> bytes | None:

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import io
-from ..api import auto_masks, stylize
-from ..config import Config
+from ..api import Stylizer
 from ..neural.lbfgs import Interrupted, Progress
 from .common import EXIT_INTERRUPTED, ArgumentParser, add_config_arguments, config_from_args, non_negative
 
@@ -75,28 +74,36 @@ class ProgressBar:
             self.bar = None
 
 
-def _phase_printer(verbose: bool):
-    if not verbose:
-        return None
-    return lambda name: print(f"dpst: phase {name}", file=sys.stderr, flush=True)
+class PhaseLines:
+    """Phase lines on stderr (``--verbose``), and once, as the masks are known, which masks are used."""
+
+    def __init__(self, stylizer: Stylizer, verbose: bool, quiet: bool) -> None:
+        self.stylizer, self.verbose, self.quiet, self.said = stylizer, verbose, quiet, False
+
+    def __call__(self, name: str) -> None:
+        if name != "prepare" and not self.said and not self.quiet:
+            print(f"dpst: masks: {self.stylizer.masks_used}", file=sys.stderr, flush=True)
+            self.said = True
+        if self.verbose:
+            print(f"dpst: phase {name}", file=sys.stderr, flush=True)
 
 
 def run_stylize(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     output = io.check_output(args.output, (args.content, args.style, args.content_mask, args.style_mask))
     config = config_from_args(args)
+    stylizer = Stylizer(config)
     if args.save_masks:
-        args.content_mask, args.style_mask = save_auto_masks(args, config)
+        args.content_mask, args.style_mask = save_masks(args, stylizer)
     bar = ProgressBar(output, args.quiet, args.save_every)
     try:
-        image = stylize(
+        image = stylizer(
             args.content,
             args.style,
             content_mask=args.content_mask,
             style_mask=args.style_mask,
-            config=config,
             callback=bar,
-            on_phase=_phase_printer(args.verbose),
+            on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
         )
     except Interrupted as stop:
         bar.close()
@@ -111,12 +118,14 @@ def run_stylize(argv: Sequence[str]) -> int:
     return 0
 
 
-def save_auto_masks(args: argparse.Namespace, config: Config) -> tuple[str, str]:
-    """--save-masks DIR: write the automatic masks as DIR/<photo>_mask.png; the run then uses them."""
-    if args.content_mask or args.style_mask:
-        raise ValueError("--save-masks: masks were given; it saves automatic ones")
-    if config.masks != "auto":
-        raise ValueError("--save-masks needs --masks auto")
+def save_masks(args: argparse.Namespace, stylizer: Stylizer) -> tuple[str, str]:
+    """--save-masks DIR: write the masks of the run as DIR/<photo>_mask.png (automatic ones, or the
+    completed masks of given strokes); the run then uses them."""
+    given = (args.content_mask, args.style_mask)
+    if any(given) and all(m is None or io.load_strokes(m) is None for m in given):
+        raise ValueError("--save-masks: masks were given; it saves automatic masks or completed strokes")
+    if not any(given) and stylizer.config.masks == "none":
+        raise ValueError("--save-masks needs automatic masks (--masks auto, semantic or unsupervised)")
     folder = Path(args.save_masks)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--save-masks {folder}: is a file, not a folder")
@@ -126,7 +135,7 @@ def save_auto_masks(args: argparse.Namespace, config: Config) -> tuple[str, str]
     for path in paths:
         if path.exists() and any(path.resolve() == Path(p).resolve() for p in (args.content, args.style)):
             raise ValueError(f"--save-masks: {path} would overwrite an input photo")
-    masks = auto_masks(args.content, args.style, config=config)
+    masks = stylizer.masks(args.content, args.style, content_mask=given[0], style_mask=given[1])
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -1,7 +1,9 @@
-"""Masks of both photos, matched region to region: found without supervision (:mod:`.auto`)."""
+"""Masks of both photos, matched region to region: found without supervision (:mod:`.auto`), by a
+pretrained scene parser (:mod:`.semantic`), or completed from a few strokes (:mod:`.strokes`)."""
 
 from __future__ import annotations
 
 from .auto import SegmentSettings, auto_labels, joint_cells
+from .strokes import StrokeSettings, complete_labels
 
-__all__ = ["SegmentSettings", "auto_labels", "joint_cells"]
+__all__ = ["SegmentSettings", "StrokeSettings", "auto_labels", "complete_labels", "joint_cells"]

@@ -1,0 +1,124 @@
+"""Strokes to masks: a few painted strokes per region, completed into full masks along the photo's edges.
+
+A random walker (Grady 2006, "Random Walks for Image Segmentation", PAMI): on the 4-connected grid of a
+reduced copy of the photo, with edge weights ``w_ij = exp(-beta * d_ij / mean(d))`` where ``d_ij`` is
+the squared CIELAB distance of neighbours, each unpainted pixel gets, per label, the probability that
+a random walk from it first reaches a stroke of that label.  That is one sparse linear system,
+``L_U X = -B^T S`` (``L`` the graph Laplacian, ``U`` the unpainted pixels, ``S`` the strokes' one-hot
+labels), factorised once for all labels.  The probabilities are then carried to the photo's full size
+by a guided filter with the photo as guide (as the automatic masks are), and painted pixels keep their
+label.
+
+Departure from Grady: distances are normalised by their mean over the image, so ``beta`` means the
+same on a low-contrast photo and on a high-contrast one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+import torch
+import torch.nn.functional as F
+
+from .. import io
+from ..ops.guided import guided_filter
+from ..ops.lab import srgb_to_lab
+from ..ops.palette import UNLABELLED, resize_labels
+from ..ops.tensor import to_tensor
+
+
+@dataclass(frozen=True)
+class StrokeSettings:
+    """Knobs of the completion (measured with simulated strokes on pairs 1-20: docs/masks.md)."""
+
+    work_size: int = 192  # long side of the grid the random walker runs on
+    beta: float = 8.0  # edge sensitivity: larger keeps regions from leaking across weaker edges
+    refine_radius: float = 0.01  # guided-filter radius at full size, as a share of the long side
+    refine_eps: float = 1e-3
+
+
+def _edge_weights(lab: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the horizontal (h, w-1) and vertical (h-1, w) edges of a (h, w, 3) Lab image."""
+    dx = ((lab[:, 1:] - lab[:, :-1]) ** 2).sum(-1)
+    dy = ((lab[1:] - lab[:-1]) ** 2).sum(-1)
+    scale = max(float(np.concatenate([dx.ravel(), dy.ravel()]).mean()), 1e-12)
+    return np.exp(-beta * dx / scale) + 1e-6, np.exp(-beta * dy / scale) + 1e-6
+
+
+def _laplacian(wx: np.ndarray, wy: np.ndarray) -> scipy.sparse.csr_matrix:
+    h, w = wy.shape[0] + 1, wx.shape[1] + 1
+    idx = np.arange(h * w).reshape(h, w)
+    rows = np.concatenate([idx[:, :-1].ravel(), idx[:-1].ravel()])
+    cols = np.concatenate([idx[:, 1:].ravel(), idx[1:].ravel()])
+    vals = np.concatenate([wx.ravel(), wy.ravel()])
+    a = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(h * w, h * w))
+    a = (a + a.T).tocsr()
+    return (scipy.sparse.diags(np.asarray(a.sum(1)).ravel()) - a).tocsr()
+
+
+def random_walker(lab: np.ndarray, seeds: np.ndarray, ids: list[int], beta: float) -> np.ndarray:
+    """Probabilities (K, h, w) of each label in ``ids`` for every pixel of a (h, w, 3) image, from
+    ``seeds`` (h, w) holding a label id or ``UNLABELLED``.  Seeded pixels are certain."""
+    h, w = seeds.shape
+    lap = _laplacian(*_edge_weights(lab, beta))
+    flat = seeds.ravel()
+    marked = flat != UNLABELLED
+    onehot = np.stack([(flat[marked] == k).astype(np.float64) for k in ids], 1)  # (M, K)
+    prob = np.zeros((h * w, len(ids)))
+    prob[marked] = onehot
+    free = np.flatnonzero(~marked)
+    if free.size:
+        l_u = lap[free][:, free].tocsc()
+        rhs = -(lap[free][:, np.flatnonzero(marked)] @ onehot)
+        prob[free] = scipy.sparse.linalg.splu(l_u).solve(np.ascontiguousarray(rhs))
+    return prob.T.reshape(len(ids), h, w)
+
+
+def complete_labels(
+    photo: np.ndarray,
+    strokes: np.ndarray,
+    shape: tuple[int, int] | None = None,
+    s: StrokeSettings = StrokeSettings(),
+) -> np.ndarray:
+    """Full label maps from strokes.  photo: (H, W, 3) float in [0, 1]; strokes: (h, w) int label
+    ids, ``UNLABELLED`` where nothing is painted (any size: resized nearest to the photo's).  Returns
+    (H, W) int64 labels, or at ``shape`` when given; every pixel gets one of the painted labels."""
+    ids = sorted(int(k) for k in np.unique(strokes) if k != UNLABELLED)
+    if not ids:
+        raise ValueError("the strokes image has no stroke: paint at least one region (alpha >= 128)")
+    shape = tuple(shape) if shape is not None else photo.shape[:2]
+    if len(ids) == 1:
+        return np.full(shape, ids[0], np.int64)
+    small = io.resize_long_side(photo, min(s.work_size, max(photo.shape[:2])))
+    seeds = _shrink_strokes(strokes, small.shape[:2])
+    prob = random_walker(srgb_to_lab(small.astype(np.float64)), seeds, ids, s.beta)
+    guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
+    up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
+    r = max(1, round(s.refine_radius * max(shape)))
+    labels = np.asarray(ids)[guided_filter(to_tensor(guide), up, r, s.refine_eps)[0].argmax(0).numpy()]
+    painted = resize_labels(strokes, *shape)
+    keep = painted != UNLABELLED
+    labels[keep] = painted[keep]
+    return labels.astype(np.int64)
+
+
+def _shrink_strokes(strokes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Strokes at a smaller size: a small pixel is painted with a label when any full-size pixel under
+    it is (the label painted most there), so thin strokes survive the reduction."""
+    h, w = shape
+    ys = (np.arange(strokes.shape[0]) * h // strokes.shape[0]).clip(0, h - 1)
+    xs = (np.arange(strokes.shape[1]) * w // strokes.shape[1]).clip(0, w - 1)
+    cell = ys[:, None] * w + xs[None, :]
+    out = np.full(h * w, UNLABELLED, np.int64)
+    painted = strokes != UNLABELLED
+    c, lab = cell[painted], strokes[painted]
+    if c.size:
+        # the most painted label per small pixel: count (cell, label) pairs, keep the largest
+        pairs, counts = np.unique(np.stack([c, lab], 1), axis=0, return_counts=True)
+        order = np.lexsort((counts, pairs[:, 0]))
+        last = np.r_[pairs[order][1:, 0] != pairs[order][:-1, 0], True]
+        out[pairs[order][last, 0]] = pairs[order][last, 1]
+    return out.reshape(h, w)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import dpst
+from dpst import io
+from dpst.ops.palette import PALETTE, UNLABELLED
+from dpst.segment.strokes import complete_labels, random_walker
+
+
+def two_halves(h: int = 60, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A photo whose left part is reddish and right part bluish, split along a wavy edge, and the
+    truth (0 left, 1 right)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    edge = w / 2 + 6 * np.sin(yy / 7.0)
+    truth = (xx >= edge).astype(np.int64)
+    photo = np.where(truth[..., None] == 0, [0.7, 0.3, 0.2], [0.2, 0.3, 0.7])
+    photo = np.clip(photo + 0.04 * rng.standard_normal((h, w, 3)), 0, 1).astype(np.float32)
+    return photo, truth
+
+
+def strokes_on(truth: np.ndarray, ids=(0, 1)) -> np.ndarray:
+    s = np.full(truth.shape, UNLABELLED, np.int64)
+    h, w = truth.shape
+    s[h // 2 - 8 : h // 2 + 8, 6:8] = ids[0]  # one short stroke deep in each half
+    s[h // 2 - 8 : h // 2 + 8, w - 8 : w - 6] = ids[1]
+    return s
+
+
+def test_two_strokes_complete_two_regions_along_the_edge():
+    photo, truth = two_halves()
+    labels = complete_labels(photo, strokes_on(truth, ids=(4, 0)))  # red stroke left, blue right
+    want = np.where(truth == 0, 4, 0)
+    assert labels.shape == truth.shape and set(np.unique(labels)) == {0, 4}
+    assert (labels == want).mean() > 0.97  # the wavy edge is followed, not a straight cut
+
+
+def test_painted_pixels_keep_their_label_and_a_single_label_fills_the_photo():
+    photo, truth = two_halves()
+    s = strokes_on(truth)
+    s[0:3, 40:43] = 1  # a stroke of the right label placed on the left region: the user's word holds
+    labels = complete_labels(photo, s)
+    assert (labels[0:3, 40:43] == 1).all()
+    one = np.full(truth.shape, UNLABELLED)
+    one[5, 5] = 7
+    assert (complete_labels(photo, one) == 7).all()
+    with pytest.raises(ValueError, match="no stroke"):
+        complete_labels(photo, np.full(truth.shape, UNLABELLED))
+
+
+def test_strokes_of_another_size_and_a_requested_shape():
+    photo, truth = two_halves()
+    small = strokes_on(truth)[::2, ::2]
+    labels = complete_labels(photo, small, shape=(30, 40))
+    assert labels.shape == (30, 40)
+    assert (labels == truth[::2, ::2]).mean() > 0.95
+
+
+def test_random_walker_probabilities_sum_to_one_and_seeds_are_certain():
+    photo, truth = two_halves(20, 24)
+    seeds = strokes_on(truth)
+    p = random_walker(dpst.ops.srgb_to_lab(photo.astype(np.float64)), seeds, [0, 1], beta=8.0)
+    assert p.shape == (2, 20, 24)
+    np.testing.assert_allclose(p.sum(0), 1.0, atol=1e-8)
+    assert (p[0][seeds == 0] == 1).all() and (p[1][seeds == 1] == 1).all()
+    assert p.min() >= -1e-9 and p.max() <= 1 + 1e-9
+
+
+def rgba_strokes(strokes: np.ndarray, alpha: int = 255) -> Image.Image:
+    a = np.zeros((*strokes.shape, 4), np.uint8)
+    painted = strokes != UNLABELLED
+    a[painted, :3] = PALETTE[strokes[painted]].astype(np.uint8)
+    a[painted, 3] = alpha
+    return Image.fromarray(a, "RGBA")
+
+
+def test_load_strokes_reads_palette_strokes_on_transparency(tmp_path):
+    photo, truth = two_halves()
+    s = strokes_on(truth, ids=(2, 3))  # black and white strokes are strokes too
+    rgba_strokes(s).save(tmp_path / "s.png")
+    got = io.load_strokes(tmp_path / "s.png")
+    np.testing.assert_array_equal(got, s)
+    with pytest.raises(ValueError, match="no stroke"):  # strokes under alpha 128 are not painted
+        io.load_strokes(rgba_strokes(s, alpha=100))
+    Image.new("RGBA", (8, 8), (255, 0, 0, 255)).save(tmp_path / "opaque.png")  # no transparency: a mask
+    assert io.load_strokes(tmp_path / "opaque.png") is None
+    Image.new("RGB", (8, 8)).save(tmp_path / "rgb.png")
+    assert io.load_strokes(tmp_path / "rgb.png") is None
+
+
+def test_complete_masks_public_name(tmp_path):
+    photo, truth = two_halves()
+    rgba_strokes(strokes_on(truth, ids=(1, 5))).save(tmp_path / "s.png")
+    mask = dpst.complete_masks(photo, tmp_path / "s.png")
+    labels = dpst.ops.labels_from_colors(np.asarray(mask))
+    assert mask.size == (80, 60) and (labels == np.where(truth == 0, 1, 5)).mean() > 0.97
+    with pytest.raises(ValueError, match="strokes"):
+        Image.new("RGB", (80, 60)).save(tmp_path / "plain.png")
+        dpst.complete_masks(photo, tmp_path / "plain.png")
