@@ -1,5 +1,9 @@
 """Strokes to masks: a few painted strokes per region, completed into full masks along the photo's edges.
 
+Measured with a simulated user on pairs 1-20 (``benchmarks/strokes.py``, docs/masks.md): a plain random
+walker reached a per-colour IoU of 0.58 with 2 strokes a region (textured regions, buildings say, stop
+the walks from strokes that are few and short); with the appearance prior below, 0.86.
+
 A random walker (Grady 2006, "Random Walks for Image Segmentation", PAMI): on the 4-connected grid of a
 reduced copy of the photo, with edge weights ``w_ij = exp(-beta * d_ij / mean(d))`` where ``d_ij`` is
 the squared CIELAB distance of neighbours, each unpainted pixel gets, per label, the probability that
@@ -36,6 +40,10 @@ class StrokeSettings:
 
     work_size: int = 192  # long side of the grid the random walker runs on
     beta: float = 8.0  # edge sensitivity: larger keeps regions from leaking across weaker edges
+    prior_weight: float = 0.001  # gamma: pull of the appearance prior against the graph's smoothness
+    temperature: float = 2.0  # softness of the prior: exp(-d^2 / T) over standardised features
+    position_weight: float = 0.5  # weight of the vertical position beside the colour in the prior
+    samples: int = 400  # stroke pixels per label the prior compares against
     refine_radius: float = 0.01  # guided-filter radius at full size, as a share of the long side
     refine_eps: float = 1e-3
 
@@ -59,9 +67,20 @@ def _laplacian(wx: np.ndarray, wy: np.ndarray) -> scipy.sparse.csr_matrix:
     return (scipy.sparse.diags(np.asarray(a.sum(1)).ravel()) - a).tocsr()
 
 
-def random_walker(lab: np.ndarray, seeds: np.ndarray, ids: list[int], beta: float) -> np.ndarray:
+def random_walker(
+    lab: np.ndarray,
+    seeds: np.ndarray,
+    ids: list[int],
+    beta: float,
+    prior: np.ndarray | None = None,
+    prior_weight: float = 0.0,
+) -> np.ndarray:
     """Probabilities (K, h, w) of each label in ``ids`` for every pixel of a (h, w, 3) image, from
-    ``seeds`` (h, w) holding a label id or ``UNLABELLED``.  Seeded pixels are certain."""
+    ``seeds`` (h, w) holding a label id or ``UNLABELLED``.  Seeded pixels are certain.  With a
+    ``prior`` (K, h, w) (each pixel's label probabilities from appearance alone), the walk may also
+    end at a label's "prior node" (Grady 2005, "Multilabel random walker image segmentation using prior
+    models"): ``(L_U + gamma I) x_k = -B^T m_k + gamma prior_k``, so a region the strokes cannot reach
+    through the photo's edges is still labelled by what it looks like."""
     h, w = seeds.shape
     lap = _laplacian(*_edge_weights(lab, beta))
     flat = seeds.ravel()
@@ -71,10 +90,45 @@ def random_walker(lab: np.ndarray, seeds: np.ndarray, ids: list[int], beta: floa
     prob[marked] = onehot
     free = np.flatnonzero(~marked)
     if free.size:
-        l_u = lap[free][:, free].tocsc()
+        l_u = lap[free][:, free]
         rhs = -(lap[free][:, np.flatnonzero(marked)] @ onehot)
-        prob[free] = scipy.sparse.linalg.splu(l_u).solve(np.ascontiguousarray(rhs))
+        if prior is not None and prior_weight > 0:
+            l_u = l_u + prior_weight * scipy.sparse.identity(len(free), format="csr")
+            rhs = rhs + prior_weight * prior.reshape(len(ids), -1).T[free]
+        prob[free] = scipy.sparse.linalg.splu(l_u.tocsc()).solve(np.ascontiguousarray(rhs))
     return prob.T.reshape(len(ids), h, w)
+
+
+def appearance_prior(
+    features: np.ndarray, seeds: np.ndarray, ids: list[int], s: StrokeSettings, seed: int = 0
+) -> np.ndarray:
+    """(K, h, w) label probabilities of every pixel from its (h, w, D) ``features`` alone: a softmax of
+    ``-d_k^2 / T`` with ``d_k`` the distance to the nearest painted pixel of label k (features
+    standardised over the image; at most ``s.samples`` painted pixels per label)."""
+    h, w, d = features.shape
+    f = features.reshape(-1, d)
+    f = (f - f.mean(0)) / (f.std(0).mean() + 1e-8)
+    rng = np.random.default_rng(seed)
+    flat = seeds.ravel()
+    x = torch.from_numpy(f).float()
+    dist = []
+    for k in ids:
+        idx = np.flatnonzero(flat == k)
+        idx = rng.choice(idx, min(len(idx), s.samples), replace=False)
+        dist.append(torch.cdist(x, x[torch.from_numpy(idx)]).min(1).values ** 2)
+    d2 = torch.stack(dist)  # (K, N)
+    d2 = d2 / (d2.min(0).values.mean() + 1e-8)  # distances in units of the typical nearest one
+    return torch.softmax(-d2 / s.temperature, 0).numpy().reshape(len(ids), h, w).astype(np.float64)
+
+
+def pixel_features(lab: np.ndarray, s: StrokeSettings) -> np.ndarray:
+    """(h, w, 4) appearance features of a reduced photo: CIELAB (scaled to unit mean variance) and
+    vertical position (weighted by ``s.position_weight``).  Measured: adding VGG relu3_1/relu4_1
+    features lowered the simulated-stroke IoU (0.835 -> 0.801 on pairs 1-20) and doubled the time."""
+    h, w = lab.shape[:2]
+    y = np.repeat(np.linspace(0, 1, h)[:, None, None], w, 1)
+    colour = lab / (lab.reshape(-1, 3).std(0).mean() + 1e-8)
+    return np.concatenate([colour, y / (y.std() + 1e-8) * s.position_weight], -1)
 
 
 def complete_labels(
@@ -94,7 +148,11 @@ def complete_labels(
         return np.full(shape, ids[0], np.int64)
     small = io.resize_long_side(photo, min(s.work_size, max(photo.shape[:2])))
     seeds = _shrink_strokes(strokes, small.shape[:2])
-    prob = random_walker(srgb_to_lab(small.astype(np.float64)), seeds, ids, s.beta)
+    lab = srgb_to_lab(small.astype(np.float64))
+    prior = None
+    if s.prior_weight > 0:
+        prior = appearance_prior(pixel_features(lab, s), seeds, ids, s)
+    prob = random_walker(lab, seeds, ids, s.beta, prior, s.prior_weight)
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
