@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", default="1,2,3", help="strokes per region, e.g. 1,2,3")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--write", type=Path, default=None, metavar="DIR", help="save the first seed's strokes")
+    p.add_argument("--write-k", type=int, default=2, help="of this many strokes a region (with --write)")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "strokes.json")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "masks.md")
     p.add_argument("--sheet-ids", type=parse_ids, default=parse_ids("1,4,9,14"))
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                     preds.append(complete_labels(photo, st, s=settings))
                     times.append(time.perf_counter() - t0)
                 per_seed.append(colour_iou(preds, hands))
-                if args.write and seed == seeds[0] and k == ks[0]:
+                if args.write and seed == seeds[0] and k == args.write_k:
                     for name, st in zip((f"in{i}.png", f"tar{i}.png"), strokes):
                         strokes_rgba(st).save(args.write / name)
                 if i in args.sheet_ids and seed == seeds[0] and k == 2:

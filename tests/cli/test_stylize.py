@@ -186,3 +186,26 @@ def test_save_masks_under_a_regular_file_is_one_line(tmp_path, pair, capsys, tin
     code, err = _run(capsys, argv)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is a file" in err
     assert not out.exists()
+
+
+def test_strokes_as_masks_and_save_masks_writes_them_completed(tmp_path, pair, capsys, tiny_weights_file):
+    from dpst.ops.palette import PALETTE, labels_from_colors
+
+    def strokes(h, w, left, right):
+        a = np.zeros((h, w, 4), np.uint8)  # transparent: unpainted
+        rows = slice(h // 3, 2 * h // 3)
+        a[rows, 2:5, :3], a[rows, w - 5 : w - 2, :3] = PALETTE[left], PALETTE[right]
+        a[rows, 2:5, 3] = a[rows, w - 5 : w - 2, 3] = 255
+        return Image.fromarray(a, "RGBA")
+
+    strokes(48, 64, 0, 3).save(tmp_path / "cs.png")
+    strokes(40, 40, 0, 3).save(tmp_path / "ss.png")
+    folder, out = tmp_path / "masks", tmp_path / "o.png"
+    argv = [*pair, "-o", out, *FAST, "--weights", tiny_weights_file, "--save-masks", folder]
+    masks = ["--content-mask", tmp_path / "cs.png", "--style-mask", tmp_path / "ss.png"]
+    code, err = _run(capsys, [*argv, *masks])
+    assert code == 0, err
+    done = labels_from_colors(np.asarray(Image.open(folder / "c_mask.png")))
+    assert done.shape == (48, 64) and set(np.unique(done)) == {0, 3}  # every pixel given a stroke's label
+    assert (done[:, :5] == 0).all() and (done[:, -5:] == 3).all()
+    assert out.is_file()

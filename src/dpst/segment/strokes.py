@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
+from scipy.ndimage import uniform_filter
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +45,11 @@ class StrokeSettings:
     temperature: float = 2.0  # softness of the prior: exp(-d^2 / T) over standardised features
     position_weight: float = 0.5  # weight of the vertical position beside the colour in the prior
     samples: int = 400  # stroke pixels per label the prior compares against
+    x_weight: float = 0.0  # weight of the horizontal position in the prior
+    texture_weight: float = 1.0  # weight of local lightness contrast (3x3 std) in the prior
+    knn: int = 1  # the prior's distance to a label: mean over this many nearest painted pixels
+    rounds: int = 0  # extra solves whose prior samples the pixels the last one was sure of (GrabCut-like)
+    sure: float = 0.9  # "sure": the label's probability at least this
     refine_radius: float = 0.01  # guided-filter radius at full size, as a share of the long side
     refine_eps: float = 1e-3
 
@@ -115,20 +121,32 @@ def appearance_prior(
     for k in ids:
         idx = np.flatnonzero(flat == k)
         idx = rng.choice(idx, min(len(idx), s.samples), replace=False)
-        dist.append(torch.cdist(x, x[torch.from_numpy(idx)]).min(1).values ** 2)
+        d = torch.cdist(x, x[torch.from_numpy(idx)])
+        dist.append((d.topk(min(s.knn, d.shape[1]), dim=1, largest=False).values ** 2).mean(1))
     d2 = torch.stack(dist)  # (K, N)
     d2 = d2 / (d2.min(0).values.mean() + 1e-8)  # distances in units of the typical nearest one
     return torch.softmax(-d2 / s.temperature, 0).numpy().reshape(len(ids), h, w).astype(np.float64)
 
 
 def pixel_features(lab: np.ndarray, s: StrokeSettings) -> np.ndarray:
-    """(h, w, 4) appearance features of a reduced photo: CIELAB (scaled to unit mean variance) and
-    vertical position (weighted by ``s.position_weight``).  Measured: adding VGG relu3_1/relu4_1
-    features lowered the simulated-stroke IoU (0.835 -> 0.801 on pairs 1-20) and doubled the time."""
+    """(h, w, D) appearance features of a reduced photo: CIELAB (scaled to unit mean variance),
+    vertical position and local lightness contrast (each weighted by ``s``).  Measured with simulated
+    strokes on pairs 1-20, 2 a region, 3 seeds: colour and position 0.842, with the contrast 0.858;
+    the horizontal position lowered it (0.810), so did VGG relu3_1/relu4_1 features (0.835 -> 0.801 on
+    seed 0, at twice the time), and a GrabCut-like second solve (0.837)."""
     h, w = lab.shape[:2]
     y = np.repeat(np.linspace(0, 1, h)[:, None, None], w, 1)
+    x = np.repeat(np.linspace(0, 1, w)[None, :, None], h, 0)
     colour = lab / (lab.reshape(-1, 3).std(0).mean() + 1e-8)
-    return np.concatenate([colour, y / (y.std() + 1e-8) * s.position_weight], -1)
+    blocks = [colour, y / (y.std() + 1e-8) * s.position_weight]
+    if s.x_weight > 0:
+        blocks.append(x / (x.std() + 1e-8) * s.x_weight)
+    if s.texture_weight > 0:
+        light = lab[..., 0]
+        var = uniform_filter(light**2, 3) - uniform_filter(light, 3) ** 2
+        t = np.log1p(np.sqrt(np.clip(var, 0, None)))[..., None]
+        blocks.append(t / (t.std() + 1e-8) * s.texture_weight)
+    return np.concatenate(blocks, -1)
 
 
 def complete_labels(
@@ -153,6 +171,14 @@ def complete_labels(
     if s.prior_weight > 0:
         prior = appearance_prior(pixel_features(lab, s), seeds, ids, s)
     prob = random_walker(lab, seeds, ids, s.beta, prior, s.prior_weight)
+    if s.prior_weight > 0:
+        features = pixel_features(lab, s)
+        for _ in range(s.rounds):
+            # the strokes cover a few of a region's colours; what the walk is sure of covers more
+            sure = np.where(prob.max(0) >= s.sure, np.asarray(ids)[prob.argmax(0)], UNLABELLED)
+            sure[seeds != UNLABELLED] = seeds[seeds != UNLABELLED]
+            prior = appearance_prior(features, sure, ids, s)
+            prob = random_walker(lab, seeds, ids, s.beta, prior, s.prior_weight)
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
