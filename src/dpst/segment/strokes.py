@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
-from scipy.ndimage import uniform_filter
 import torch
 import torch.nn.functional as F
+from scipy.ndimage import uniform_filter
 
 from .. import io
 from ..ops.guided import guided_filter
