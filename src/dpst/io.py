@@ -100,19 +100,23 @@ def _from_array(a: np.ndarray) -> np.ndarray:
     return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
 
 
+def _read_rgb(src: ImageLike, what: str) -> tuple[np.ndarray, str]:
+    """A path, PIL image or array as float (H, W, 3) in [0, 1], by the loading policy, and the name
+    that messages use for it."""
+    if isinstance(src, np.ndarray):
+        return _from_array(src), what
+    if isinstance(src, Image.Image):
+        return _to_rgb(src), what
+    if isinstance(src, (str, os.PathLike)):
+        return _to_rgb(open_image(src)), str(src)
+    raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
+
+
 def load_image(src: ImageLike, what: str = "image") -> np.ndarray:
     """Read a photo from a path, PIL image or array as float32 (H, W, 3) RGB in [0, 1].
 
     Honours EXIF orientation; grayscale, palette, CMYK, 16-bit and alpha images are converted."""
-    if isinstance(src, np.ndarray):
-        rgb = _from_array(src)
-        name = what
-    elif isinstance(src, Image.Image):
-        rgb, name = _to_rgb(src), what
-    elif isinstance(src, (str, os.PathLike)):
-        rgb, name = _to_rgb(open_image(src)), str(src)
-    else:
-        raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
+    rgb, name = _read_rgb(src, what)
     if min(rgb.shape[:2]) < MIN_SIDE:
         raise ValueError(
             f"{name}: image too small ({rgb.shape[1]}×{rgb.shape[0]}); at least {MIN_SIDE} px a side"
@@ -127,14 +131,7 @@ def load_mask(src: ImageLike, what: str = "mask") -> np.ndarray:
     A mask with no pixel in any of the nine palette colours is refused: it would guide nothing.  One
     where over ``MAX_OFF_PALETTE`` of the pixels are far from every palette colour (anti-aliased edges
     are about 1%) gets a warning: those pixels take no style guidance."""
-    if isinstance(src, np.ndarray):
-        rgb, name = _from_array(src), what
-    elif isinstance(src, Image.Image):
-        rgb, name = _to_rgb(src), what
-    elif isinstance(src, (str, os.PathLike)):
-        rgb, name = _to_rgb(open_image(src)), str(src)
-    else:
-        raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
+    rgb, name = _read_rgb(src, what)
     mask = np.round(rgb * 255).astype(np.uint8)
     _check_palette(mask, name)
     return mask

@@ -6,21 +6,7 @@ import scipy.sparse
 import torch
 
 from dpst.ops.laplacian import LaplacianTerm, matting_laplacian, photorealism_loss
-
-
-def naive_laplacian(img: np.ndarray, eps: float = 1e-7, r: int = 1) -> np.ndarray:
-    """Levin et al. 2006, eq. 12, window by window into a dense matrix."""
-    h, w, _ = img.shape
-    n = (2 * r + 1) ** 2
-    lap = np.zeros((h * w, h * w))
-    for y in range(r, h - r):
-        for x in range(r, w - r):
-            idx = [yy * w + xx for yy in range(y - r, y + r + 1) for xx in range(x - r, x + r + 1)]
-            win = img[y - r : y + r + 1, x - r : x + r + 1].reshape(n, 3)
-            centred = win - win.mean(axis=0)
-            inv = np.linalg.inv(centred.T @ centred / n + eps / n * np.eye(3))
-            lap[np.ix_(idx, idx)] += np.eye(n) - (1.0 + centred @ inv @ centred.T) / n
-    return lap
+from tests.ops._reference import matting_laplacian as naive_laplacian
 
 
 def image(h: int, w: int, seed: int = 0) -> np.ndarray:
