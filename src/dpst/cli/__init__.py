@@ -4,6 +4,7 @@
     dpst score CONTENT STYLE OUTPUT [--content-mask M --style-mask M]       (:mod:`.score`)
     dpst batch MANIFEST -o OUTDIR                                            (:mod:`.batch`)
     dpst demo -o OUT                                                         (:mod:`.demo`)
+    dpst serve [--host H] [--port P]                                         (:mod:`.serve`)
 
 Exit codes (:mod:`.common`): 0 done, 1 the run failed, 2 something to fix in the input or flags,
 130 interrupted.
@@ -34,6 +35,10 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
         from .demo import run_demo
 
         return run_demo
+    if name == "serve":
+        from .serve import run_serve
+
+        return run_serve
     from .stylize import run_stylize
 
     return run_stylize
@@ -41,7 +46,7 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = argv[0] if argv and argv[0] in ("score", "batch", "demo") else ""
+    name = argv[0] if argv and argv[0] in ("score", "batch", "demo", "serve") else ""
     warnings.showwarning = show_warning
     return run_guarded(lambda a: _command(name)(a), argv[1:] if name else argv, prog="dpst")
 

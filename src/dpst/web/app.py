@@ -1,0 +1,336 @@
+"""The page of ``dpst serve`` (Gradio Blocks); what each control does is in :class:`.engine.Engine`.
+
+Nothing leaves the machine: no share link, Gradio's analytics off (set before Gradio is imported, see
+:func:`dpst.cli.serve`), system fonts only, no scripts or fonts from a CDN, and LaTeX rendering off (it
+would fetch KaTeX).  Each browser tab is a session (Gradio's session id); its files are deleted when
+the tab is closed or reloaded (``demo.unload``).
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from ..config import Config
+from .engine import Engine
+from .masks import brush_colours, colour_names
+from .runs import PAGE_PRESETS, SETTINGS, Update, preset_settings
+from .sessions import WHICH
+
+TITLE = "dpst — Deep Photo Style Transfer"
+MAX_UPLOAD = "500mb"
+CSS = """
+#status progress { width: 100%; height: 1.1em; }
+#status .error { color: #b00020; font-weight: 600; }
+.dpst-message p { color: #b00020; font-weight: 600; margin: 0; }
+"""
+STAGES = {1: "stage 1 of 2 (style)", 2: "stage 2 of 2 (photorealism)"}
+
+
+def theme() -> gr.themes.Theme:
+    """Gradio's default look with the system's fonts (its own default fetches Google Fonts)."""
+    return gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+
+def track_uploads(editor: gr.ImageEditor) -> gr.ImageEditor:
+    """Make ``editor``'s value also list the files the browser uploaded for it (``"uploaded"``), so
+    that the session can delete them when it ends.  (Wrapped on the instance: a subclass would make
+    Gradio write a .pyi file next to this module.)"""
+    plain = editor.preprocess
+
+    def preprocess(payload):  # noqa: ANN001, ANN202 (Gradio's signature)
+        value = plain(payload)
+        if value is not None and payload is not None and payload.id is None:
+            parts = [payload.background, *payload.layers, payload.composite]
+            value["uploaded"] = [f.path for f in parts if f is not None and getattr(f, "path", None)]
+        return value
+
+    editor.preprocess = preprocess
+    return editor
+
+
+def status_html(u: Update, config_steps: tuple[int, int], elapsed: float) -> str:
+    """The status line with its progress bar: the place in the queue, the stage and step, the end."""
+    s1, s2 = config_steps
+    done = (u.step + (s1 if u.stage == 2 else 0)) if u.stage else 0
+    total = max(1, s1 + s2)
+    if u.result is not None and not u.result.stopped:
+        done = total
+    if u.done and u.result is None:
+        state, text = "error", u.message
+    elif u.done and u.result.stopped:
+        where = f"{STAGES[u.stage]}, step {u.step} of {u.total}" if u.stage else "the start"
+        text = f"Stopped at {where}: this is the result so far, without the finishing steps."
+        state = "stopped"
+    elif u.done:
+        w, h = u.result.size
+        state, text = "done", f"Done in {elapsed:.0f} s: {w}×{h} px."
+    elif u.ahead is not None:
+        ahead = f"{u.ahead} run{'s' if u.ahead != 1 else ''} ahead of yours"
+        state, text = "queued", f"Waiting in the queue: place {u.ahead + 1} ({ahead})."
+    elif u.stage:
+        state, text = "running", f"Running {STAGES[u.stage]}: step {u.step} of {u.total}."
+    else:
+        state, text = "running", f"Running: {u.phase or 'starting'}…"
+    if u.done and u.result is not None and u.message:
+        text += f" Note: {u.message}."
+    cls = ' class="error"' if state == "error" else ""
+    return (
+        f'<div data-state="{state}" data-ahead="{"" if u.ahead is None else u.ahead}">'
+        f'<progress max="{total}" value="{done}"></progress>'
+        f"<p{cls}>{html.escape(text)}</p></div>"
+    )
+
+
+def _message(exc: Exception | None) -> str:
+    return "" if exc is None else f"⚠ {exc}"
+
+
+def build(engine: Engine) -> gr.Blocks:
+    """The page.  Every handler finds its session by Gradio's session id."""
+    defaults = preset_settings("default")
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(
+            f"## {TITLE}\nRepaint a photo in the look of another, keeping it a photograph. "
+            "Everything runs on this machine; nothing is sent anywhere.\n\n"
+            "1. Drop a content photo and a style photo: their automatic masks show over them "
+            "(regions of one colour are matched, sky to sky).\n"
+            f"2. To correct a mask, paint a stroke with the brush on either photo ({colour_names()}): "
+            "the mask around it takes the stroke's colour, up to the photo's edges.\n"
+            "3. Choose a preset and Run; Stop keeps the result so far.",
+            latex_delimiters=[],
+        )
+        editors, overlays, messages, files, mask_files = {}, {}, {}, {}, {}
+        with gr.Row():
+            for which in WHICH:
+                with gr.Column():
+                    files[which] = gr.File(
+                        label=f"{which.capitalize()} photo (drop a file here)",
+                        type="filepath",
+                        elem_id=f"{which}-file",
+                        height=120,
+                    )
+                    messages[which] = gr.Markdown(
+                        elem_id=f"{which}-message", elem_classes="dpst-message", latex_delimiters=[]
+                    )
+                    editors[which] = gr.ImageEditor(
+                        label=f"Strokes on the {which} photo",
+                        type="numpy",
+                        image_mode="RGBA",
+                        sources=(),
+                        transforms=(),
+                        layers=False,
+                        brush=gr.Brush(colors=brush_colours(), color_mode="fixed"),
+                        eraser=gr.Eraser(),
+                        elem_id=f"{which}-editor",
+                        height=360,
+                    )
+                    track_uploads(editors[which])
+                    overlays[which] = gr.Image(
+                        label=f"{which.capitalize()} mask (regions of one colour are matched)",
+                        type="filepath",
+                        buttons=["download", "fullscreen"],
+                        interactive=False,
+                        elem_id=f"{which}-overlay",
+                        height=300,
+                    )
+                    with gr.Accordion(f"Your own {which} mask (optional)", open=False):
+                        mask_files[which] = gr.File(
+                            label=f"{which.capitalize()} mask: a PNG the size of the photo",
+                            type="filepath",
+                            elem_id=f"{which}-mask-file",
+                            height=100,
+                        )
+        masks_note = gr.Markdown(elem_id="masks-note", latex_delimiters=[])
+        with gr.Row():
+            preset = gr.Radio(list(PAGE_PRESETS), value="default", label="Preset", elem_id="preset")
+            style_weight = gr.Slider(
+                0, 300, value=defaults["style_weight"], step=1, label=SETTINGS["style_weight"],
+                info="how far the look goes", elem_id="style-weight",
+            )  # fmt: skip
+            photo_weight = gr.Slider(
+                0, 20000, value=defaults["photo_weight"], step=100, label=SETTINGS["photo_weight"],
+                info="keeps it a photograph: higher, fewer painterly artefacts", elem_id="photo-weight",
+            )  # fmt: skip
+            output_size = gr.Number(
+                value=defaults["output_size"], precision=0, minimum=0, label=SETTINGS["output_size"],
+                info="long side in px; 0 = the photo's own", elem_id="output-size",
+            )  # fmt: skip
+        with gr.Accordion("Advanced", open=False):
+            size = gr.Number(
+                value=defaults["size"], precision=0, minimum=32, label=SETTINGS["size"],
+                info="long side (px) the optimisation works at; smaller is faster", elem_id="size",
+            )  # fmt: skip
+        settings = [style_weight, photo_weight, output_size, size]
+        with gr.Row():
+            run = gr.Button("Run", variant="primary", elem_id="run")
+            stop = gr.Button("Stop", variant="stop", elem_id="stop")
+        status = gr.HTML(elem_id="status")
+        with gr.Row():
+            preview = gr.Image(
+                label="Preview", type="filepath", interactive=False, elem_id="preview", height=360
+            )
+            compare = gr.ImageSlider(
+                label="Before / after (full resolution)", type="filepath", interactive=False,
+                elem_id="compare", height=360,
+            )  # fmt: skip
+        downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="downloads")
+        command = gr.Textbox(label="The same run as a dpst command", interactive=False, elem_id="command")
+
+        def on_photo(which: str):
+            def handler(path: str | None, request: gr.Request):
+                sid = request.session_hash
+                if not path:  # the photo was removed
+                    engine.remove_photo(sid, which)
+                    return gr.update(), None, None, "", ""
+                try:
+                    engine.upload_photo(sid, which, path)
+                except ValueError as exc:
+                    # the message stays; the drop zone comes back for the next file
+                    return None, gr.update(), gr.update(), _message(exc), gr.update()
+                shown = str(engine.display(sid, which, with_mask=False))
+                return gr.update(), {"background": shown, "layers": [], "composite": None}, shown, "", ""
+
+            return handler
+
+        def on_mask(which: str):
+            def handler(path: str | None, request: gr.Request):
+                sid = request.session_hash
+                try:
+                    if path:
+                        engine.upload_mask(sid, which, path)
+                    else:
+                        engine.clear_mask(sid, which)
+                except ValueError as exc:
+                    return gr.update(), _message(exc)
+                return _shown(engine.display(sid, which, with_mask=True)), ""
+
+            return handler
+
+        def on_auto(request: gr.Request):
+            sid = request.session_hash
+            try:
+                made = engine.auto_masks(sid)
+            except ValueError as exc:
+                return gr.update(), gr.update(), _message(exc)
+            if not made:
+                return gr.update(), gr.update(), ""
+            used = engine.masker.masks_used
+            return (
+                *(_shown(engine.display(sid, w, with_mask=True)) for w in WHICH),
+                f"Automatic masks: {used}. Paint strokes to correct them.",
+            )
+
+        def on_paint(which: str):
+            def handler(value: dict | None, request: gr.Request):
+                sid = request.session_hash
+                for path in (value or {}).get("uploaded", []):
+                    engine.sessions.track(sid, path)
+                layers = (value or {}).get("layers") or []
+                if not engine.paint(sid, which, layers):
+                    return gr.update()
+                return _shown(engine.display(sid, which, with_mask=True))
+
+            return handler
+
+        def on_run(preset_name: str, style_w: Any, photo_w: Any, out: Any, work: Any, request: gr.Request):
+            sid = request.session_hash
+            chosen = dict(zip(SETTINGS, (style_w, photo_w, out, work)))
+            t0 = time.monotonic()
+            try:
+                cfg = Config.preset(preset_name)
+                steps = (cfg.steps(1), cfg.steps(2) if cfg.stage2 else 0)
+            except ValueError:
+                steps = (1, 0)
+            yield status_html(Update(phase="starting"), steps, 0), None, None, None, ""
+            for u in engine.run(sid, preset_name, chosen):
+                html_ = status_html(u, steps, time.monotonic() - t0)
+                shown = str(u.preview) if u.preview else gr.update()
+                if not u.done or u.result is None:
+                    yield html_, shown, gr.update(), gr.update(), gr.update()
+                    continue
+                r = u.result
+                yield html_, str(r.png), (str(r.before), str(r.png)), r.downloads(), r.command_text
+
+        for which in WHICH:
+            photo_outputs = [files[which], editors[which], overlays[which], messages[which], masks_note]
+            files[which].upload(on_photo(which), files[which], photo_outputs, concurrency_limit=None).then(
+                on_auto, None, [overlays["content"], overlays["style"], masks_note], concurrency_limit=None
+            )
+            files[which].clear(on_photo(which), files[which], photo_outputs, concurrency_limit=None)
+            mask_files[which].upload(
+                on_mask(which), mask_files[which], [overlays[which], messages[which]], concurrency_limit=None
+            )
+            mask_files[which].clear(
+                on_mask(which), mask_files[which], [overlays[which], messages[which]], concurrency_limit=None
+            )
+            editors[which].change(
+                on_paint(which), editors[which], overlays[which],
+                trigger_mode="always_last", concurrency_limit=None, show_progress="hidden",
+            )  # fmt: skip
+        preset.change(
+            lambda name: list(preset_settings(name).values()), preset, settings, concurrency_limit=None
+        )
+        run.click(
+            on_run, [preset, *settings], [status, preview, compare, downloads, command],
+            concurrency_limit=None, show_progress="hidden", trigger_mode="once",
+        )  # fmt: skip
+
+        def on_stop(request: gr.Request) -> None:
+            engine.stop(request.session_hash)
+
+        def on_close(request: gr.Request) -> None:
+            engine.close(request.session_hash)
+
+        def on_open(request: gr.Request) -> None:
+            engine.sessions.get(request.session_hash)  # its start, before any upload (see Sessions)
+
+        stop.click(on_stop, None, None, concurrency_limit=None)
+        demo.load(on_open, None, None, concurrency_limit=None)
+        demo.unload(on_close)
+    return demo
+
+
+def _shown(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def start(host: str = "127.0.0.1", port: int = 7860, config: Config = Config()) -> gr.Blocks:
+    """Start the page at http://host:port in the background and return it; :func:`shutdown` stops
+    it and deletes every session's files."""
+    uploads = Path(get_upload_folder())
+    engine = Engine(uploads / f"dpst-{secrets.token_hex(4)}", config, uploads=uploads)  # a folder per server
+    demo = build(engine)
+    demo.queue(default_concurrency_limit=1)
+    demo.engine = engine  # type: ignore[attr-defined]
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        quiet=True,
+        show_error=True,
+        footer_links=[],
+        max_file_size=MAX_UPLOAD,
+        theme=theme(),
+        css=CSS,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        prevent_thread_lock=True,
+    )
+    return demo
+
+
+def shutdown(demo: gr.Blocks) -> None:
+    """Stop the server and delete every session's files."""
+    demo.close()
+    engine: Engine = demo.engine  # type: ignore[attr-defined]
+    engine.sessions.close_all()
+    shutil.rmtree(engine.sessions.root, ignore_errors=True)

@@ -1,0 +1,119 @@
+"""Masks in the page: corrective strokes on an automatic (or uploaded) mask, and translucent overlays.
+
+A stroke corrects the mask around it: within :data:`REACH` of the photo's long side of a stroke the
+mask is redrawn by the completion (:func:`dpst.complete_masks`, a random walker along the photo's
+edges), seeded by the strokes and by the mask beyond that reach; the rest keeps its label.  A stroke
+of a new colour on the sky makes the sky around it that colour, up to the sky's edges; a stroke
+along a wrong border moves the border to the photo's nearest strong edge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .. import io
+from ..api import complete_masks
+from ..ops.palette import (
+    PALETTE,
+    PALETTE_NAMES,
+    UNLABELLED,
+    colors_from_labels,
+    labels_from_colors,
+    resize_labels,
+)
+
+OVERLAY_ALPHA = 0.45  # share of the mask colour in an overlay
+DISPLAY = 1024  # long side (px) of the photos and overlays shown for painting
+REACH = 0.1  # how far from a stroke the mask is redrawn, as a share of the photo's long side
+
+
+def brush_colours() -> list[str]:
+    """The nine palette colours as CSS hex, in the palette's order (label id = index)."""
+    return ["#{:02x}{:02x}{:02x}".format(*(int(v) for v in c)) for c in PALETTE]
+
+
+def colour_names() -> str:
+    return ", ".join(PALETTE_NAMES)
+
+
+def overlay(
+    rgb: np.ndarray, labels: np.ndarray | None, alpha: float = OVERLAY_ALPHA, long_side: int = DISPLAY
+) -> Image.Image:
+    """The photo (H, W, 3) float in [0, 1] with its mask's colours over it at ``alpha`` (unlabelled
+    pixels, -1, stay the photo), at most ``long_side`` px (it is for the screen)."""
+    if max(rgb.shape[:2]) > long_side:
+        rgb = io.resize_long_side(rgb, long_side)
+    if labels is None:
+        return io.to_pil(rgb)
+    if labels.shape != rgb.shape[:2]:
+        labels = resize_labels(labels, *rgb.shape[:2])
+    colours = PALETTE[np.clip(labels, 0, None)] / 255.0
+    a = np.where(labels[..., None] >= 0, alpha, 0.0)
+    return io.to_pil(rgb * (1 - a) + colours * a)
+
+
+def strokes_from_layers(layers: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray | None:
+    """Painted label ids (H, W) at ``shape`` from the editor's drawing layers, each (h, w, 4) uint8
+    RGBA with a transparent background (later layers on top), or None when nothing is painted.
+    A painted pixel (alpha >= 128) takes its nearest palette colour (:func:`dpst.io.load_strokes`)."""
+    out: np.ndarray | None = None
+    for layer in layers:
+        layer = np.asarray(layer)
+        if layer.ndim != 3 or layer.shape[2] != 4 or not (layer[..., 3] >= io.STROKE_ALPHA).any():
+            continue
+        if layer[..., 3].min() > 0:  # painted all over: no transparent pixel left to mark the strokes
+            layer = layer.copy()
+            layer[0, 0, 3] = 0
+        labels = resize_labels(io.load_strokes(layer.astype(np.uint8), "strokes"), *shape)
+        out = labels if out is None else np.where(labels != UNLABELLED, labels, out)
+    return out
+
+
+def seed_labels(base: np.ndarray, strokes: np.ndarray, reach: float = REACH) -> np.ndarray:
+    """Seeds (H, W) for completing ``base`` corrected by ``strokes`` (both (H, W) int, -1 = none):
+    the strokes, unlabelled pixels within ``reach`` × the long side of a stroke, and ``base``
+    elsewhere (see the module's docstring)."""
+    painted = strokes != UNLABELLED
+    near = ndimage.distance_transform_edt(~painted) <= reach * max(base.shape)
+    seeds = np.where(near, UNLABELLED, base)
+    seeds[painted] = strokes[painted]
+    return seeds.astype(np.int64)
+
+
+def corrected(rgb: np.ndarray, base: np.ndarray | None, strokes: np.ndarray | None) -> np.ndarray:
+    """The mask a run uses, (H, W) int labels: ``base`` (automatic or uploaded; None = one region)
+    corrected by ``strokes`` (None = none), completed along the photo's edges."""
+    h, w = rgb.shape[:2]
+    if strokes is None:
+        return base if base is not None else np.zeros((h, w), np.int64)
+    seeds = strokes if base is None else seed_labels(base, strokes)
+    return labels_from_colors(np.asarray(complete_masks(rgb, seeds)))
+
+
+def mask_image(labels: np.ndarray) -> Image.Image:
+    """A label map as the palette PNG that ``dpst --content-mask`` reads."""
+    return Image.fromarray(colors_from_labels(labels))
+
+
+def read_mask(path: str, rgb: np.ndarray, what: str) -> np.ndarray:
+    """Labels (H, W) of a mask file the user uploaded for the photo ``rgb`` (H, W, 3): a colour-coded
+    mask (pixels of no palette colour take the nearest labelled pixel's) or a strokes image
+    (completed along the photo's edges).  It must be the photo's size."""
+    im = io.open_image(path)
+    h, w = rgb.shape[:2]
+    if im.size != (w, h):
+        raise ValueError(
+            f"{what} is {im.size[0]}×{im.size[1]} px but its photo is {w}×{h} px; "
+            "a mask must be the size of its photo"
+        )
+    strokes = io.load_strokes(im, what)
+    if strokes is not None:
+        return corrected(rgb, None, strokes)
+    labels = labels_from_colors(io.load_mask(im, what))
+    off = labels == UNLABELLED
+    if off.any():
+        nearest = ndimage.distance_transform_edt(off, return_distances=False, return_indices=True)
+        labels = labels[tuple(nearest)]
+    return labels

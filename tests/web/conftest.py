@@ -1,0 +1,143 @@
+"""The browser tests' server and browser: ``dpst serve`` in a subprocess, Debian's headless Chromium
+driven by Playwright (no browser download), scikit-image's bundled photos.
+
+Without Chromium, Playwright, Gradio, scikit-image or the real weights the browser tests skip; with
+``CI=true`` a skipped browser test is a failure (:func:`pytest_runtest_makereport`), so CI cannot
+pass them by not running them.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("DPST_CHROMIUM", "/usr/bin/chromium")
+# Headless and quiet: without the background-networking switches Chromium keeps calling Google's
+# services (updates, safe browsing, sync), which a closed network answers with timeouts.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("browser") and os.environ.get("CI") == "true":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"a browser test may not skip under CI=true: {reason}"
+
+
+def missing_for_browser_tests() -> str | None:
+    """What the browser tests lack here, or None."""
+    if not Path(CHROMIUM).is_file():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set DPST_CHROMIUM)"
+    for module, extra in (("playwright", "test"), ("gradio", "web"), ("skimage", "demo")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install -e '.[{extra}]')"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A ``dpst serve`` subprocess, and the folder its web framework keeps files in."""
+
+    def __init__(self, files: Path) -> None:
+        self.files = files
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {**os.environ, "GRADIO_TEMP_DIR": str(files)}
+        self.log = files.parent / "serve.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dpst", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dpst serve exited {self.proc.returncode}: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"dpst serve did not answer in 120 s: {self.log.read_text()}")
+
+    def sessions(self) -> list[Path]:
+        """The session folders that exist now."""
+        return [p for root in self.files.glob("dpst-*") for p in root.iterdir() if p.is_dir()]
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, real_weights):
+    missing = missing_for_browser_tests()
+    if missing:
+        pytest.skip(missing)
+    files = tmp_path_factory.mktemp("serve") / "files"
+    files.mkdir()
+    srv = Server(files)
+    yield srv
+    code = srv.stop()
+    assert code == 0, srv.log.read_text()
+    # after the server stops, nothing of any session is left, only empty files the framework leaves
+    left = [p for p in files.rglob("*") if p.is_file() and p.stat().st_size > 0]
+    assert left == [], left
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> dict[str, Path]:
+    """scikit-image's bundled photos (a fresh clone has them through the demo extra)."""
+    if importlib.util.find_spec("skimage") is None:
+        pytest.skip("scikit-image is not installed (pip install -e '.[demo]')")
+    data = importlib.resources.files("skimage") / "data"
+    folder = tmp_path_factory.mktemp("photos")
+    out = {}
+    for name in ("chelsea.png", "rocket.jpg", "coffee.png"):
+        out[name] = folder / name
+        shutil.copyfile(str(data / name), out[name])
+    return out

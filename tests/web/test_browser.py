@@ -1,0 +1,277 @@
+"""``dpst serve`` driven by a real browser (headless Chromium): upload, strokes, runs, Stop, downloads,
+two sessions at once, a bad upload, and no request to any host but the server.
+
+Runs use the fast preset at a 48 px working size and a 160 px output, so that each takes seconds."""
+
+from __future__ import annotations
+
+import io
+import shlex
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dpst.cli import main as dpst_main
+from dpst.metrics import style_swd
+
+pytestmark = [pytest.mark.browser, pytest.mark.weights, pytest.mark.slow]
+
+SIZE, OUTPUT = 48, 160
+WAIT = 120_000  # ms: the longest any one step may take on a busy 2-core machine
+RED = (255, 0, 0)
+
+
+class Page:
+    """One browser session on the page, with every request it makes recorded."""
+
+    def __init__(self, browser, server, tmp: Path) -> None:
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.tmp = tmp
+        self.page.goto(server.url)
+        self.page.wait_for_selector("#content-file input[type=file]", state="attached")
+
+    def upload(self, which: str, path: Path) -> None:
+        self.page.locator(f"#{which}-file input[type=file]").set_input_files(str(path))
+
+    def wait_text(self, selector: str, text: str, timeout: int = WAIT) -> None:
+        self.page.wait_for_function(
+            "([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)", arg=[selector, text],
+            timeout=timeout,
+        )  # fmt: skip
+
+    def wait_masks(self) -> None:
+        self.wait_text("#masks-note", "Automatic masks")
+
+    def image_src(self, selector: str) -> str:
+        return self.page.locator(f"{selector} img").first.get_attribute("src") or ""
+
+    def fetch_image(self, src: str) -> np.ndarray:
+        body = self.context.request.get(src).body()
+        return np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+
+    def paint(self, which: str, colour: tuple[int, int, int]) -> None:
+        """One stroke across the middle of the photo with the brush in ``colour``."""
+        editor = self.page.locator(f"#{which}-editor")
+        editor.locator("button[aria-label='Brush']").click()
+        editor.locator("button[aria-label='Color']").click()
+        editor.locator(f"button.color[style*='rgb({colour[0]}, {colour[1]}, {colour[2]})']").click()
+        self.page.keyboard.press("Escape")  # close the colour menu, which lies over the photo
+        box = editor.locator(".pixi-target canvas").bounding_box()
+        x, y = box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"]
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        for i in range(1, 11):
+            self.page.mouse.move(x + 12 * i, y + 3 * i, steps=3)
+        self.page.mouse.up()
+
+    def settings(self, preset: str = "fast", size: int = SIZE, output: int = OUTPUT) -> None:
+        self.page.locator(f"#preset label:has-text('{preset}')").click()
+        self.page.locator("text=Advanced").click()
+        time.sleep(0.3)  # the preset's values arrive; ours go on top
+        self.page.locator("#size input").fill(str(size))
+        self.page.locator("#output-size input").fill(str(output))
+        self.page.locator("#output-size input").press("Tab")
+
+    def state(self) -> tuple[str, str, str]:
+        """(state, places ahead, text) of the status line: queued, running, done, stopped, error."""
+        loc = self.page.locator("#status [data-state]")
+        if loc.count() == 0:
+            return "", "", ""
+        return loc.get_attribute("data-state") or "", loc.get_attribute("data-ahead") or "", loc.inner_text()
+
+    def wait_state(self, *states: str, timeout: float = WAIT / 1000) -> list[tuple[str, str, str]]:
+        """Poll the status until it is one of ``states``; every status seen on the way, in order."""
+        seen: list[tuple[str, str, str]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.state()
+            if not seen or seen[-1] != now:
+                seen.append(now)
+            if now[0] in states:
+                return seen
+            time.sleep(0.1)
+        raise AssertionError(f"status never became {states}: {seen[-5:]}")
+
+    def download(self, suffix: str) -> Path:
+        """Download, by clicking its link, the one file in Downloads whose name ends in ``suffix``."""
+        links = self.page.locator("#downloads a[download]")
+        names = [links.nth(i).get_attribute("download") or "" for i in range(links.count())]
+        (index,) = [i for i, n in enumerate(names) if n.endswith(suffix)]
+        with self.page.expect_download() as info:
+            links.nth(index).click()
+        path = self.tmp / names[index]
+        info.value.save_as(path)
+        return path
+
+    def session_folder(self) -> str:
+        """The server-side folder of this session, from the URL of a file it was handed."""
+        return urlparse(self.image_src("#content-overlay")).path.split("file=", 1)[-1].rsplit("/", 2)[0]
+
+    def hosts(self) -> set[str]:
+        return {urlparse(u).hostname or u for u in self.requests if not u.startswith(("data:", "blob:"))}
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def swd(image: np.ndarray, style: np.ndarray) -> float:
+    return style_swd(image, style, np.zeros(image.shape[:2], np.int64), np.zeros(style.shape[:2], np.int64))
+
+
+def expected_size(photo: Path) -> tuple[int, int]:
+    with Image.open(photo) as im:
+        w, h = im.size
+    s = OUTPUT / max(w, h)
+    return round(w * s), round(h * s)
+
+
+def check_result(result: Path, content: Path, style: Path) -> np.ndarray:
+    """A valid image of the asked size, not the content, closer in colour to the style than it."""
+    with Image.open(result) as im:
+        im.verify()
+    out = rgb(result)
+    assert out.shape[1::-1] == expected_size(content)
+    small = np.asarray(Image.open(content).convert("RGB").resize(out.shape[1::-1]), np.float32) / 255
+    assert np.abs(out - small).mean() > 0.02
+    assert swd(out, rgb(style)) < swd(small, rgb(style))
+    return out
+
+
+def test_upload_paint_run_stop_download_and_the_command_line(browser, server, photos, tmp_path, monkeypatch):
+    p = Page(browser, server, tmp_path)
+    c, s = photos["chelsea.png"], photos["rocket.jpg"]
+    # a text file as the content photo: a message in the page, and the page goes on working
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo\n")
+    p.upload("content", notes)
+    p.wait_text("#content-message", "not an image")
+    assert "notes.txt" in p.page.locator("#content-message").inner_text()
+
+    p.upload("content", c)
+    p.upload("style", s)
+    p.wait_masks()
+    auto = p.image_src("#content-overlay")
+    assert (p.fetch_image(auto) == RED).all(-1).mean() == 0  # the automatic masks use other colours
+    p.paint("content", RED)
+    # the stroke shows in the completed mask, over the photo
+    deadline = time.monotonic() + WAIT / 1000
+    while time.monotonic() < deadline:
+        src = p.image_src("#content-overlay")
+        shown = p.fetch_image(src) if src != auto else np.zeros((1, 1, 3))
+        if ((shown[..., 0] > 180) & (shown[..., 1] < 120) & (shown[..., 2] < 120)).mean() > 0.01:
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError("the stroke never showed in the content mask")
+
+    p.settings()
+    p.page.locator("#run").click()
+    seen = p.wait_state("done", "error")
+    assert seen[-1][0] == "done", seen[-1]
+    running = [t for st, _, t in seen if st == "running" and "step" in t]
+    assert running and any("stage 2" in t for t in running)  # the progress went through both stages
+    assert p.page.locator("#status progress").get_attribute("value") == p.page.locator(
+        "#status progress"
+    ).get_attribute("max")
+    compare = p.page.locator("#compare img")
+    assert compare.count() == 2
+    result = check_result(p.download("_restyled.png"), c, s)
+    jpeg = check_result(p.download("_restyled.jpg"), c, s)
+    assert np.abs(jpeg - result).mean() < 0.02
+    mask = np.asarray(Image.open(p.download("chelsea_mask.png")).convert("RGB"))
+    assert mask.shape[:2] == Image.open(c).size[::-1] and (mask == RED).all(-1).mean() > 0.01
+    assert Image.open(p.download("rocket_mask.png")).size == Image.open(s).size
+    script = p.download("_restyled.sh")
+
+    # the downloaded command line, run in a folder with the photos and masks, makes the same result
+    work = tmp_path / "cli"
+    work.mkdir()
+    for f in (c, s, tmp_path / "chelsea_mask.png", tmp_path / "rocket_mask.png"):
+        shutil.copyfile(f, work / f.name)
+    line = [ln for ln in script.read_text().splitlines() if ln and not ln.startswith("#")][-1]
+    argv = shlex.split(line)
+    assert argv[0] == "dpst" and "--preset" in argv
+    monkeypatch.chdir(work)
+    assert dpst_main([*argv[1:], "-q"]) == 0
+    again = rgb(work / argv[argv.index("-o") + 1])
+    assert again.shape == result.shape and np.abs(again - result).mean() < 0.01
+
+    # a second run, stopped: that run's result so far, at the asked size
+    p.page.locator("#run").click()
+    p.page.wait_for_function(
+        "() => /step [0-9]+ of/.test(document.querySelector('#status')?.innerText || '')", timeout=WAIT
+    )
+    assert p.image_src("#preview")  # an intermediate image is shown while it runs
+    p.page.locator("#stop").click()
+    seen = p.wait_state("stopped", "done", "error")
+    assert seen[-1][0] == "stopped", seen[-1]
+    stopped = p.download("_restyled.png")
+    with Image.open(stopped) as im:
+        im.verify()
+    assert rgb(stopped).shape == result.shape and np.abs(rgb(stopped) - result).mean() > 0.005
+
+    folder = p.session_folder()
+    assert Path(folder).is_dir()
+    assert p.hosts() == {"127.0.0.1"}, p.hosts()
+    p.close()
+    deadline = time.monotonic() + 30
+    while Path(folder).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(folder).exists()  # the session's files went with it
+
+
+def test_two_sessions_at_once_each_get_their_own_result_and_see_the_queue(browser, server, photos, tmp_path):
+    c = photos["chelsea.png"]
+    styles = {"b": photos["rocket.jpg"], "c": photos["coffee.png"]}
+    pages = {k: Page(browser, server, tmp_path / k) for k in styles}
+    for k, page in pages.items():
+        page.tmp.mkdir()
+        page.upload("content", c)
+        page.upload("style", styles[k])
+    for page in pages.values():
+        page.wait_masks()
+        page.settings()
+    for page in pages.values():
+        page.page.locator("#run").click()
+    seen: dict[str, list] = {k: [] for k in pages}
+    deadline = time.monotonic() + 2 * WAIT / 1000
+    while time.monotonic() < deadline and not all(s and s[-1][0] in ("done", "error") for s in seen.values()):
+        for k, page in pages.items():
+            now = page.state()
+            if not seen[k] or seen[k][-1] != now:
+                seen[k].append(now)
+        time.sleep(0.1)
+    assert all(s[-1][0] == "done" for s in seen.values()), {k: s[-1] for k, s in seen.items()}
+    queued = {k for k, s in seen.items() if any(st == "queued" and ahead == "1" for st, ahead, _ in s)}
+    assert len(queued) == 1, seen  # one waited, shown its place: one run ahead of it
+    (k,) = queued
+    assert any("place 2" in t for st, _, t in seen[k] if st == "queued")
+
+    results = {k: check_result(page.download("_restyled.png"), c, styles[k]) for k, page in pages.items()}
+    own = {k: rgb(styles[k]) for k in styles}
+    # each result is its own style's, not the other session's
+    assert swd(results["b"], own["b"]) < swd(results["c"], own["b"])
+    assert swd(results["c"], own["c"]) < swd(results["b"], own["c"])
+    for page in pages.values():
+        assert page.hosts() == {"127.0.0.1"}, page.hosts()
+    folders = [page.session_folder() for page in pages.values()]
+    for page in pages.values():
+        page.close()
+    deadline = time.monotonic() + 30
+    while any(Path(f).exists() for f in folders) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f).exists() for f in folders)
+    assert server.sessions() == []
