@@ -11,6 +11,7 @@ from __future__ import annotations
 from .api import Stylizer, auto_masks, complete_masks, stylize
 from .config import Config
 from .errors import MissingExtra, TooLarge, WeightsError
+from .lut import Lut, LutSettings, fit_lut, load_lut
 from .metrics import matched_iou, score
 from .neural.lbfgs import Interrupted, Progress
 from .ops.laplacian import matting_laplacian
@@ -19,6 +20,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Config",
     "Interrupted",
+    "Lut",
+    "LutSettings",
     "MissingExtra",
     "Progress",
     "Stylizer",
@@ -27,6 +30,8 @@ __all__ = [
     "__version__",
     "auto_masks",
     "complete_masks",
+    "fit_lut",
+    "load_lut",
     "matched_iou",
     "matting_laplacian",
     "score",

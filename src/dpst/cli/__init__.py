@@ -3,6 +3,8 @@
     dpst CONTENT STYLE -o OUT [--content-mask M --style-mask M] [options]   (:mod:`.stylize`)
     dpst score CONTENT STYLE OUTPUT [--content-mask M --style-mask M]       (:mod:`.score`)
     dpst batch MANIFEST -o OUTDIR                                            (:mod:`.batch`)
+    dpst lut CONTENT STYLE -o LOOK.cube                                      (:mod:`.lut`)
+    dpst apply LOOK.cube PHOTOS... -o DIR                                    (:mod:`.lut`)
     dpst demo -o OUT                                                         (:mod:`.demo`)
     dpst serve [--host H] [--port P]                                         (:mod:`.serve`)
 
@@ -31,6 +33,10 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
         from .batch import main as run_batch
 
         return run_batch
+    if name in ("lut", "apply"):
+        from .lut import run_apply, run_lut
+
+        return run_lut if name == "lut" else run_apply
     if name == "demo":
         from .demo import run_demo
 
@@ -46,7 +52,7 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = argv[0] if argv and argv[0] in ("score", "batch", "demo", "serve") else ""
+    name = argv[0] if argv and argv[0] in ("score", "batch", "demo", "serve", "lut", "apply") else ""
     warnings.showwarning = show_warning
     return run_guarded(lambda a: _command(name)(a), argv[1:] if name else argv, prog="dpst")
 

@@ -12,9 +12,12 @@ import argparse
 import errno
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 
 from ..config import PRESETS, Config, config_fields, flag_name
 from ..errors import WeightsError, first_line
+from ..lut import LutSettings
+from ..lut import flag_name as lut_flag_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -91,6 +94,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
     """The preset's settings with every flag the user gave on top."""
     given = {f.name: getattr(args, f.name) for f in config_fields() if hasattr(args, f.name)}
     return Config.preset(getattr(args, "preset", "default"), **given)
+
+
+def add_lut_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per LutSettings field (``--lut-size``, ...), with the field's default and help."""
+    group = parser.add_argument_group("LUT settings (docs/lut.md)")
+    for f in fields(LutSettings):
+        flag = lut_flag_name(f.name)
+        group.add_argument(
+            flag,
+            dest=f"lut_{f.name}",
+            type=type(f.default),
+            default=f.default,
+            metavar="N" if isinstance(f.default, int) else "X",
+            help=f"{f.metadata.get('help', '')} (default: {f.default:g})",
+        )
+
+
+def lut_settings_from_args(args: argparse.Namespace) -> LutSettings:
+    return LutSettings(**{f.name: getattr(args, f"lut_{f.name}") for f in fields(LutSettings)})
 
 
 def non_negative(text: str) -> int:

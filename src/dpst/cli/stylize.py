@@ -13,17 +13,29 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from PIL import Image
+
 from .. import io
 from ..api import Stylizer
+from ..lut import LutSettings, check_cube_output, fit_lut
 from ..neural.lbfgs import Interrupted, Progress
-from .common import EXIT_INTERRUPTED, ArgumentParser, add_config_arguments, config_from_args, non_negative
+from .common import (
+    EXIT_INTERRUPTED,
+    ArgumentParser,
+    add_config_arguments,
+    add_lut_arguments,
+    config_from_args,
+    lut_settings_from_args,
+    non_negative,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
         prog="dpst",
         description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, "
-        "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h'.",
+        "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h', "
+        "'dpst lut -h', 'dpst apply -h'.",
     )
     p.add_argument("content", help="the photo to restyle")
     p.add_argument("style", help="the reference photo whose look to take")
@@ -39,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--save-every", type=non_negative, default=0, metavar="N", help="write a snapshot every N steps"
     )
+    p.add_argument(
+        "--lut",
+        metavar="FILE.cube",
+        help="also write the look as a 3D LUT (.cube), fitted to the photo and the result (docs/lut.md)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
+    add_lut_arguments(p)
     add_config_arguments(p)
     return p
 
@@ -91,13 +109,31 @@ class PhaseLines:
 def run_stylize(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     output = io.check_output(args.output, (args.content, args.style, args.content_mask, args.style_mask))
+    look = check_cube_output(args.lut) if args.lut else None
+    lut_settings = lut_settings_from_args(args)
     config = config_from_args(args)
     stylizer = Stylizer(config)
     if args.save_masks:
         args.content_mask, args.style_mask = save_masks(args, stylizer)
-    bar = ProgressBar(output, args.quiet, args.save_every)
     try:
-        image = stylizer(
+        image = restyle(stylizer, args, ProgressBar(output, args.quiet, args.save_every))
+    except Interrupted as stop:
+        io.save_image(stop.image, output)
+        print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    io.save_image(image, output)
+    if not args.quiet:
+        print(f"wrote {output}", file=sys.stderr)
+    if look is not None:
+        write_look(args, stylizer, image, look, lut_settings)
+    return 0
+
+
+def restyle(stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar) -> Image.Image:
+    """The stylisation of ``args.content`` in the look of ``args.style``, with its progress bar and
+    phase lines (the bar is closed however it ends)."""
+    try:
+        return stylizer(
             args.content,
             args.style,
             content_mask=args.content_mask,
@@ -105,17 +141,28 @@ def run_stylize(argv: Sequence[str]) -> int:
             callback=bar,
             on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
         )
-    except Interrupted as stop:
-        bar.close()
-        io.save_image(stop.image, output)
-        print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
-        return EXIT_INTERRUPTED
     finally:
         bar.close()
-    io.save_image(image, output)
+
+
+def write_look(
+    args: argparse.Namespace, stylizer: Stylizer, image: Image.Image, path: Path, settings: LutSettings
+) -> Path:
+    """Fit the LUT of the look (the content photo -> ``image``) and write it to ``path`` (.cube)."""
+    content, style = Path(args.content).name, Path(args.style).name
+    lut = fit_lut(
+        args.content,
+        image,
+        settings.size,
+        settings.smoothness,
+        settings.anchor,
+        title=f"dpst: {content} in the look of {style}",
+        comments=(f"content {content}, style {style}, --preset {args.preset}, masks {stylizer.masks_used}",),
+    )
+    lut.save(path)
     if not args.quiet:
-        print(f"wrote {output}", file=sys.stderr)
-    return 0
+        print(f"wrote {path} ({lut.size}^3 LUT, {lut.fit_rms:.2f}/255 RMS from the result)", file=sys.stderr)
+    return path
 
 
 def save_masks(args: argparse.Namespace, stylizer: Stylizer) -> tuple[str, str]:
