@@ -11,7 +11,9 @@ about 10 s per pair instead of 30 s (fast preset).  Measured 2026-11-27: the pro
 1-20 (hand 5.30, auto 14.2) track the fast preset's final results (hand 5.42, auto 13.53).
 
 Designs: ``hand``; ``none`` (each photo one region); ``auto[:key=value,...]`` (``dpst.segment.
-auto_labels`` with those ``SegmentSettings``); ``transfer[:regions=K,knn=N]``: an experiment, not in
+auto_labels`` with those ``SegmentSettings``); ``strokes[:k=2,seed=0,key=value,...]``: the simulated
+user of ``benchmarks/strokes.py`` paints k strokes a region, completed with those ``StrokeSettings``;
+``transfer[:regions=K,knn=N]``: an experiment, not in
 dpst: the style photo alone is clustered (k-means, same features as ``auto``) and each cell of the
 content photo takes the label most of its N nearest style cells have, by VGG-19 relu4_1 + relu5_1
 (L2-normalised per cell) and vertical position.
@@ -38,7 +40,7 @@ from quality import pair_files, parse_ids, write_json  # noqa: E402
 from dpst import io, segment  # noqa: E402
 from dpst.api import _shared, initial_image, prepare  # noqa: E402
 from dpst.config import Config  # noqa: E402
-from dpst.metrics import style_swd  # noqa: E402
+from dpst.metrics import matched_iou, style_swd  # noqa: E402
 from dpst.ops.palette import labels_from_colors, resize_labels  # noqa: E402
 
 
@@ -62,16 +64,16 @@ def transfer_labels(net, content, style, s, shapes, regions: int = 4, knn: int =
     """Style-only k-means; content cells labelled by a vote of their nearest style cells."""
     (_, style_x), (gc, gs) = segment.joint_cells(net, content, style, s)
     mc, ms = _match_cells(net, content, s, gc), _match_cells(net, style, s, gs)
-    centres, style_lab = segment.kmeans(style_x, regions, np.random.default_rng(s.seed))
-    nn = np.argsort(segment._sq_dist(mc, ms), 1)[:, :knn]
+    centres, style_lab = segment.auto.kmeans(style_x, regions, np.random.default_rng(s.seed))
+    nn = np.argsort(segment.auto._sq_dist(mc, ms), 1)[:, :knn]
     votes = np.zeros((len(mc), regions))
     np.add.at(votes, (np.repeat(np.arange(len(mc)), knn), style_lab[nn].ravel()), 1.0)
     soft_c = torch.from_numpy((votes / knn).T.reshape(regions, *gc)).float()
-    soft_s = segment.memberships(style_x, centres, gs, s.temperature)
+    soft_s = segment.auto.memberships(style_x, centres, gs, s.temperature)
     out = []
     for rgb, soft, shape in zip((content, style), (soft_c, soft_s), shapes):
         photo = rgb if rgb.shape[:2] == tuple(shape) else io.resize(rgb, *shape)
-        out.append(segment.refine_labels(soft, photo, s.refine_radius))
+        out.append(segment.auto.refine_labels(soft, photo, s.refine_radius))
     return out[0], out[1]
 
 
@@ -81,7 +83,7 @@ def _parse(design: str) -> tuple[str, dict]:
     for item in filter(None, rest.split(",")):
         k, v = item.split("=")
         kv[k] = float(v) if "." in v or "e" in v else int(v)
-    if name not in ("hand", "none", "auto", "transfer"):
+    if name not in ("hand", "none", "auto", "transfer", "strokes"):
         raise SystemExit(f"unknown design {design!r}")
     return name, kv
 
@@ -96,6 +98,15 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
         st = segment.SegmentSettings(**kv) if name == "auto" else segment.SegmentSettings(max_regions=1)
         seg = lambda a, b, shapes: segment.auto_labels(net, a, b, st, shapes=shapes)  # noqa: E731
     rows = {}
+    if name == "strokes":  # simulated strokes (benchmarks/strokes.py), completed by dpst
+        from strokes import drop_blends, simulate_strokes
+
+        from dpst.ops.palette import colors_from_labels
+        from dpst.segment.strokes import StrokeSettings, complete_labels
+
+        k, seed = int(kv.pop("k", 2)), int(kv.pop("seed", 0))
+        kinds = {f: type(v) for f, v in StrokeSettings().__dict__.items()}
+        settings = StrokeSettings(**{key: kinds[key](v) for key, v in kv.items()})
     for i in ids:
         f = pair_files(root, i)
         c, s = io.load_image(f["content"], "content"), io.load_image(f["style"], "style")
@@ -104,6 +115,13 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
         t0 = time.perf_counter()
         if name == "hand":
             pair = prepare(c, s, f["content_mask"], f["style_mask"], size=size)
+        elif name == "strokes":
+            rng = np.random.default_rng(1000 * i + seed)
+            done = [
+                colors_from_labels(complete_labels(photo, simulate_strokes(hd, k, rng), s=settings))
+                for photo, hd in zip((c, s), drop_blends([hc, hs]))
+            ]
+            pair = prepare(c, s, done[0], done[1], size=size)
         else:
             pair = prepare(c, s, size=size, segment=seg)
         seconds = time.perf_counter() - t0
@@ -112,7 +130,7 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
             resize_labels(pair.content_labels, *c.shape[:2]),
             resize_labels(pair.style_labels, *s.shape[:2]),
         ]
-        iou = segment.matched_iou(
+        iou = matched_iou(
             np.concatenate([a.ravel() for a in auto]), np.concatenate([hc.ravel(), hs.ravel()])
         )
         swd = style_swd(start, s, hc, hs)
@@ -122,7 +140,11 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("designs", nargs="+", help="hand | none | auto[:k=v,...] | transfer[:regions=K,knn=N]")
+    p.add_argument(
+        "designs",
+        nargs="+",
+        help="hand | none | auto[:k=v,...] | transfer[:regions=K,knn=N] | strokes[:k=2,seed=0,key=v,...]",
+    )
     p.add_argument("--pairs", type=Path, required=True, help="the examples folder")
     p.add_argument("--ids", default="1-20")
     p.add_argument("--json", type=Path, help="write every pair's numbers here")

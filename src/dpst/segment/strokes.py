@@ -41,21 +41,30 @@ class StrokeSettings:
 
     work_size: int = 192  # long side of the grid the random walker runs on
     beta: float = 8.0  # edge sensitivity: larger keeps regions from leaking across weaker edges
-    prior_weight: float = 0.001  # gamma: pull of the appearance prior against the graph's smoothness
+    edge_texture: float = 1.0  # weight of the local contrast's change, beside CIELAB's, in the edge weights
+    fusion: float = 4.0  # the walk's probabilities times the appearance prior's to this power (0: no prior)
+    prior_weight: float = 0.0  # gamma of Grady's prior nodes (the earlier design; 0: off)
     temperature: float = 2.0  # softness of the prior: exp(-d^2 / T) over standardised features
     position_weight: float = 0.5  # weight of the vertical position beside the colour in the prior
     samples: int = 400  # stroke pixels per label the prior compares against
-    x_weight: float = 0.0  # weight of the horizontal position in the prior
-    texture_weight: float = 1.0  # weight of local lightness contrast (3x3 std) in the prior
-    knn: int = 1  # the prior's distance to a label: mean over this many nearest painted pixels
-    rounds: int = 0  # extra solves whose prior samples the pixels the last one was sure of (GrabCut-like)
-    sure: float = 0.9  # "sure": the label's probability at least this
+    texture_weight: float = 1.0  # weight of local lightness contrast in the prior
+    texture_size: int = 3  # window (pixels of the reduced photo) of the local contrast
     refine_radius: float = 0.01  # guided-filter radius at full size, as a share of the long side
     refine_eps: float = 1e-3
 
+    def __post_init__(self) -> None:
+        if self.work_size < 8 or self.texture_size < 1:
+            raise ValueError("StrokeSettings: work_size must be >= 8 and texture_size >= 1")
+        for name in ("beta", "edge_texture", "fusion", "prior_weight", "position_weight", "texture_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"StrokeSettings: {name} must be >= 0, got {getattr(self, name)}")
+        if self.temperature <= 0 or self.samples < 1 or self.refine_radius < 0 or self.refine_eps <= 0:
+            raise ValueError("StrokeSettings: temperature, samples and refine_eps must be > 0")
+
 
 def _edge_weights(lab: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """Weights of the horizontal (h, w-1) and vertical (h-1, w) edges of a (h, w, 3) Lab image."""
+    """Weights of the horizontal (h, w-1) and vertical (h-1, w) edges of a (h, w, C) image (Lab, and
+    any other channels the walk should not cross changes of)."""
     dx = ((lab[:, 1:] - lab[:, :-1]) ** 2).sum(-1)
     dy = ((lab[1:] - lab[:-1]) ** 2).sum(-1)
     scale = max(float(np.concatenate([dx.ravel(), dy.ravel()]).mean()), 1e-12)
@@ -121,11 +130,17 @@ def appearance_prior(
     for k in ids:
         idx = np.flatnonzero(flat == k)
         idx = rng.choice(idx, min(len(idx), s.samples), replace=False)
-        d = torch.cdist(x, x[torch.from_numpy(idx)])
-        dist.append((d.topk(min(s.knn, d.shape[1]), dim=1, largest=False).values ** 2).mean(1))
+        dist.append(torch.cdist(x, x[torch.from_numpy(idx)]).min(1).values ** 2)
     d2 = torch.stack(dist)  # (K, N)
     d2 = d2 / (d2.min(0).values.mean() + 1e-8)  # distances in units of the typical nearest one
     return torch.softmax(-d2 / s.temperature, 0).numpy().reshape(len(ids), h, w).astype(np.float64)
+
+
+def local_contrast(lab: np.ndarray, size: int) -> np.ndarray:
+    """(h, w, 1) standard deviation of the lightness in a ``size`` window, in Lab units."""
+    light = lab[..., 0]
+    var = uniform_filter(light**2, size) - uniform_filter(light, size) ** 2
+    return np.sqrt(np.clip(var, 0, None))[..., None]
 
 
 def pixel_features(lab: np.ndarray, s: StrokeSettings) -> np.ndarray:
@@ -136,15 +151,10 @@ def pixel_features(lab: np.ndarray, s: StrokeSettings) -> np.ndarray:
     seed 0, at twice the time), and a GrabCut-like second solve (0.837)."""
     h, w = lab.shape[:2]
     y = np.repeat(np.linspace(0, 1, h)[:, None, None], w, 1)
-    x = np.repeat(np.linspace(0, 1, w)[None, :, None], h, 0)
     colour = lab / (lab.reshape(-1, 3).std(0).mean() + 1e-8)
     blocks = [colour, y / (y.std() + 1e-8) * s.position_weight]
-    if s.x_weight > 0:
-        blocks.append(x / (x.std() + 1e-8) * s.x_weight)
     if s.texture_weight > 0:
-        light = lab[..., 0]
-        var = uniform_filter(light**2, 3) - uniform_filter(light, 3) ** 2
-        t = np.log1p(np.sqrt(np.clip(var, 0, None)))[..., None]
+        t = np.log1p(local_contrast(lab, s.texture_size))
         blocks.append(t / (t.std() + 1e-8) * s.texture_weight)
     return np.concatenate(blocks, -1)
 
@@ -167,18 +177,18 @@ def complete_labels(
     small = io.resize_long_side(photo, min(s.work_size, max(photo.shape[:2])))
     seeds = _shrink_strokes(strokes, small.shape[:2])
     lab = srgb_to_lab(small.astype(np.float64))
+    graph = lab
+    if s.edge_texture > 0:  # a smooth sky beside a textured city is an edge even where colours agree
+        graph = np.concatenate([lab, local_contrast(lab, s.texture_size) * s.edge_texture], -1)
     prior = None
-    if s.prior_weight > 0:
+    if s.fusion > 0 or s.prior_weight > 0:
         prior = appearance_prior(pixel_features(lab, s), seeds, ids, s)
-    prob = random_walker(lab, seeds, ids, s.beta, prior, s.prior_weight)
-    if s.prior_weight > 0:
-        features = pixel_features(lab, s)
-        for _ in range(s.rounds):
-            # the strokes cover a few of a region's colours; what the walk is sure of covers more
-            sure = np.where(prob.max(0) >= s.sure, np.asarray(ids)[prob.argmax(0)], UNLABELLED)
-            sure[seeds != UNLABELLED] = seeds[seeds != UNLABELLED]
-            prior = appearance_prior(features, sure, ids, s)
-            prob = random_walker(lab, seeds, ids, s.beta, prior, s.prior_weight)
+    prob = random_walker(graph, seeds, ids, s.beta, prior, s.prior_weight)
+    if s.fusion > 0:
+        # the walk knows where edges are, the prior what a region looks like: a pixel the strokes reach
+        # only through a region of another look (a cloud across the sky) takes the label it resembles
+        prob = prob * np.clip(prior, 1e-6, None) ** s.fusion
+        prob = prob / prob.sum(0, keepdims=True)
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
