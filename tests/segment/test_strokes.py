@@ -7,7 +7,7 @@ from PIL import Image
 import dpst
 from dpst import io
 from dpst.ops.palette import PALETTE, UNLABELLED
-from dpst.segment.strokes import complete_labels, random_walker
+from dpst.segment.strokes import StrokeSettings, complete_labels, random_walker
 
 
 def two_halves(h: int = 60, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -100,3 +100,34 @@ def test_complete_masks_public_name(tmp_path):
     with pytest.raises(ValueError, match="strokes"):
         Image.new("RGB", (80, 60)).save(tmp_path / "plain.png")
         dpst.complete_masks(photo, tmp_path / "plain.png")
+
+
+def night_city(h: int = 96, w: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A dark sky over a dark city lit by scattered lights (the style of pair 5, simplified): the two
+    share their dark colour, the city alone is textured.  Truth: 0 sky, 1 city."""
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((h, w), np.int64)
+    truth[h // 2 :] = 1
+    photo = np.full((h, w, 3), 0.08) + 0.01 * rng.standard_normal((h, w, 3))
+    photo[(rng.random((h, w)) < 0.25) & (truth == 1)] = [0.95, 0.75, 0.35]
+    return np.clip(photo, 0, 1).astype(np.float32), truth
+
+
+def test_a_textured_region_that_shares_its_colour_with_its_neighbour_is_completed_by_its_look():
+    photo, truth = night_city()
+    s = np.full(truth.shape, UNLABELLED, np.int64)
+    s[10:12, 20:40] = 2  # one short stroke high in the sky, one low in the city
+    s[80:82, 10:20] = 3
+    want = np.where(truth == 0, 2, 3)
+    assert (complete_labels(photo, s) == want).mean() > 0.98
+    # the walk alone is stopped by the edge around every light and leaves most of the city to the sky
+    walk_only = StrokeSettings(fusion=0.0, edge_texture=0.0)
+    assert (complete_labels(photo, s, s=walk_only) == want).mean() < 0.8
+
+
+@pytest.mark.parametrize(
+    "bad", [{"work_size": 4}, {"fusion": -1.0}, {"beta": -2.0}, {"temperature": 0.0}, {"samples": 0}]
+)
+def test_stroke_settings_are_checked_where_they_are_made(bad):
+    with pytest.raises(ValueError, match="StrokeSettings"):
+        StrokeSettings(**bad)
