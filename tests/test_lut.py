@@ -93,6 +93,18 @@ def test_settings_are_checked_where_made(kwargs, message):
         LutSettings(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"table": np.zeros((3, 3, 2, 3))}, "shape"),
+        ({"table": identity_table(2), "domain": np.ones((2, 3))}, "domain"),
+    ],
+)
+def test_a_lut_checks_its_table_and_domain(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Lut(**kwargs)
+
+
 def test_save_refuses_a_name_that_is_not_cube(tmp_path):
     with pytest.raises(ValueError, match="ending in .cube"):
         Lut(identity_table(2)).save(tmp_path / "look.png")

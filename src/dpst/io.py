@@ -225,6 +225,17 @@ def check_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
         raise ValueError(
             f"{out}: unsupported output type {out.suffix or '(none)'}; use one of {', '.join(WRITABLE)}"
         )
+    check_writable(out)
+    for src in inputs:
+        if isinstance(src, (str, os.PathLike)) and Path(src).exists() and out.exists():
+            if os.path.samefile(src, out):
+                raise ValueError(f"{out}: output would overwrite an input")
+    return out
+
+
+def check_writable(out: Path) -> None:
+    """Fail early if the file ``out`` cannot be made: its folder is missing or read-only, or ``out``
+    is a folder."""
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
@@ -235,11 +246,6 @@ def check_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
         raise ValueError(f"{out}: output folder {folder} is not writable")
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; give a file name")
-    for src in inputs:
-        if isinstance(src, (str, os.PathLike)) and Path(src).exists() and out.exists():
-            if os.path.samefile(src, out):
-                raise ValueError(f"{out}: output would overwrite an input")
-    return out
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None]) -> Path:

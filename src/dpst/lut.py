@@ -72,6 +72,15 @@ class Lut:
     comments: tuple[str, ...] = ()
     fit_rms: float | None = None  # of a fitted LUT: RMS from the result it was fitted to, 8-bit levels
 
+    def __post_init__(self) -> None:
+        t, d = np.asarray(self.table, dtype=np.float64), np.asarray(self.domain, dtype=np.float64)
+        if t.ndim != 4 or t.shape[3] != 3 or len(set(t.shape[:3])) != 1 or not 2 <= t.shape[0] <= 256:
+            raise ValueError(f"a LUT table must have shape (N, N, N, 3) with N from 2 to 256, got {t.shape}")
+        if d.shape != (2, 3) or not (d[1] > d[0]).all():
+            raise ValueError("a LUT's domain is a (2, 3) array: minimum and maximum input, maximum > minimum")
+        object.__setattr__(self, "table", t)
+        object.__setattr__(self, "domain", d)
+
     @property
     def size(self) -> int:
         return self.table.shape[0]
@@ -148,13 +157,7 @@ def check_cube_output(path: str | os.PathLike) -> Path:
     out = Path(path)
     if out.suffix.lower() != CUBE_SUFFIX:
         raise ValueError(f"{out}: a LUT is written as a .cube file; give a name ending in .cube")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"{out}: output folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{out}: output folder {folder} is not writable")
-    if out.is_dir():
-        raise ValueError(f"{out}: is a folder; give a file name")
+    io.check_writable(out)
     return out
 
 
