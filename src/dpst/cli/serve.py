@@ -18,8 +18,14 @@ from ..config import Config
 from ..errors import MissingExtra
 from .common import ArgumentParser
 
-# Gradio reads these when it is imported: no telemetry, no "new version" lookup, nothing fetched.
-OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "1"}
+# Gradio reads these when it is imported: no telemetry, no "new version" lookup, nothing fetched;
+# a closed tab is noticed within 5 s (Gradio's default: 15), and its files deleted then.
+OFFLINE_ENV = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_OFFLINE": "1",
+    "GRADIO_HEARTBEAT_INTERVAL": "5",
+}
 
 
 def build_parser() -> ArgumentParser:

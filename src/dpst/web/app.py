@@ -175,8 +175,9 @@ def build(engine: Engine) -> gr.Blocks:
         status = gr.HTML(elem_id="status")
         with gr.Row():
             preview = gr.Image(
-                label="Preview", type="filepath", interactive=False, elem_id="preview", height=360
-            )
+                label="Preview", type="filepath", interactive=False, elem_id="preview", height=360,
+                buttons=["download", "fullscreen"],
+            )  # fmt: skip
             compare = gr.ImageSlider(
                 label="Before / after (full resolution)", type="filepath", interactive=False,
                 elem_id="compare", height=360,

@@ -1,0 +1,171 @@
+"""The page's actions without a browser: a tiny random network, synthetic photos."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dpst.config import PRESETS, Config
+from dpst.neural.vgg import random_weights
+from dpst.web.engine import Engine
+from tests.conftest import save_photo
+
+FAST = {"size": 32, "output_size": 40, "style_weight": 10, "photo_weight": 3000}
+
+
+pytestmark = pytest.mark.filterwarnings("ignore:content-mask regions absent")
+
+
+@pytest.fixture(autouse=True)
+def short_fast_preset(monkeypatch):
+    """The fast preset with a few steps a stage: these tests check the plumbing, not the look."""
+    monkeypatch.setitem(PRESETS, "fast", {**PRESETS["fast"], "stage1_iterations": 6, "stage2_iterations": 4})
+
+
+@pytest.fixture
+def engine(tmp_path):
+    uploads = tmp_path / "uploads"
+    return Engine(uploads / "dpst-test", Config(masks="unsupervised"), random_weights(0), uploads)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    return save_photo(tmp_path / "cat.png", 48, 64, 0), save_photo(tmp_path / "dusk.png", 40, 56, 1)
+
+
+def ready(engine, sid, pair):
+    engine.upload_photo(sid, "content", pair[0])
+    engine.upload_photo(sid, "style", pair[1])
+    assert engine.auto_masks(sid)
+
+
+def last(updates):
+    *_, end = updates
+    assert end.done
+    return end
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"just some text\n", "content photo notes.png: not an image file PIL can read"),
+        ("truncated", "content photo notes.png: cannot read image"),
+        (b"", "content photo notes.png: empty file"),
+        ("huge", "content photo notes.png: image too large (over 1000 pixels)"),
+    ],
+)
+def test_bad_photos_get_a_message_and_the_session_goes_on(engine, pair, tmp_path, monkeypatch, data, words):
+    bad = tmp_path / "notes.png"
+    if data == "truncated":
+        bad.write_bytes(pair[0].read_bytes()[:300])
+    elif data == "huge":
+        bad.write_bytes(pair[0].read_bytes())
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    else:
+        bad.write_bytes(data)
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        engine.upload_photo("a", "content", bad)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 89_478_485)
+    assert "content" not in engine.sessions.get("a").photos
+    ready(engine, "a", pair)
+    assert last(engine.run("a", "fast", FAST)).result is not None
+
+
+def test_a_mask_of_another_size_is_refused(engine, pair, tmp_path):
+    ready(engine, "a", pair)
+    mask = tmp_path / "cat_mask.png"
+    Image.new("RGB", (30, 20), (0, 0, 255)).save(mask)
+    with pytest.raises(ValueError, match=r"content mask cat_mask.png is 30×20 px but its photo is 64×48 px"):
+        engine.upload_mask("a", "content", mask)
+    Image.new("RGB", (64, 48), (255, 0, 0)).save(mask)
+    engine.upload_mask("a", "content", mask)
+    assert (engine.sessions.get("a").photos["content"].mask == 4).all()
+
+
+def test_a_run_reports_its_steps_and_hands_out_its_files(engine, pair):
+    ready(engine, "a", pair)
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[20:24, 10:30] = [255, 255, 0, 255]  # a yellow stroke on the content
+    assert engine.paint("a", "content", [layer]) and not engine.paint("a", "content", [layer])
+    updates = list(engine.run("a", "fast", FAST))
+    end = updates[-1]
+    steps = [(u.stage, u.step) for u in updates if u.stage]
+    assert steps == sorted(steps) and {s for s, _ in steps} == {1, 2}
+    assert any(u.preview is not None for u in updates[:-1])
+    r = end.result
+    assert not r.stopped and r.size == (40, 30) and Image.open(r.png).size == (40, 30)
+    assert Image.open(r.jpeg).size == (40, 30) and Image.open(r.before).size == (40, 30)
+    assert Image.open(r.content_mask).size == (64, 48)
+    assert (np.asarray(Image.open(r.content_mask).convert("RGB")) == [255, 255, 0]).all(-1).any()
+    assert "yellow" in end.message  # the style mask has no yellow region: said so
+    assert r.command.read_text().splitlines()[-1] == r.command_text
+    assert r.command_text.startswith("dpst cat.png dusk.png -o cat_restyled.png --content-mask cat_mask.png")
+    folder = engine.sessions.get("a").folder
+    assert all(str(p).startswith(str(folder)) for p in r.downloads())
+
+
+def test_stop_keeps_the_result_so_far(engine, pair):
+    ready(engine, "a", pair)
+    updates = []
+    for u in engine.run("a", "fast", {**FAST, "size": 48}):
+        updates.append(u)
+        if u.stage == 1 and u.step >= 1:
+            engine.stop("a")
+    end = updates[-1]
+    assert end.result is not None and end.result.stopped and end.result.size == (40, 30)
+    assert "stopped early" in end.result.command.read_text()
+
+
+def test_runs_of_two_sessions_queue_and_never_mix(engine, pair, tmp_path):
+    other = save_photo(tmp_path / "noon.png", 40, 40, 7)
+    ready(engine, "a", pair)
+    ready(engine, "b", (pair[0], other))
+    seen: dict[str, list] = {"a": [], "b": []}
+    gate = threading.Barrier(2)
+
+    def go(sid):
+        gate.wait()
+        seen[sid] = list(engine.run(sid, "fast", FAST, poll=0.01))
+
+    threads = [threading.Thread(target=go, args=(sid,)) for sid in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(s[-1].result is not None for s in seen.values())
+    waited = [sid for sid, s in seen.items() if any(u.ahead == 1 for u in s)]
+    assert len(waited) == 1
+    a, b = (seen[k][-1].result for k in "ab")
+    assert a.png.parent != b.png.parent and "dusk.png" in a.command_text and "noon.png" in b.command_text
+    assert str(engine.sessions.get("a").folder) in str(a.png)
+
+
+def test_stop_while_queued_leaves_the_queue(engine, pair):
+    ready(engine, "a", pair)
+    ticket = engine.queue.enter()
+    engine.queue.wait_turn(ticket, timeout=0)  # someone else's run holds the slot
+    run = engine.run("a", "fast", FAST, poll=0.01)
+    assert next(run).ahead == 1
+    engine.stop("a")
+    end = last(run)
+    assert end.result is None and "queue" in end.message
+    engine.queue.leave(ticket)
+    assert len(engine.queue) == 0
+
+
+def test_a_run_needs_both_photos_and_good_settings(engine, pair):
+    engine.upload_photo("a", "content", pair[0])
+    assert "upload the style photo" in last(engine.run("a", "fast", FAST)).message
+    engine.upload_photo("a", "style", pair[1])
+    assert "Working size 8" in last(engine.run("a", "fast", {**FAST, "size": 8})).message
+
+
+def test_a_session_that_ends_takes_its_files(engine, pair):
+    ready(engine, "a", pair)
+    r = last(engine.run("a", "fast", FAST)).result
+    folder = engine.sessions.get("a").folder
+    engine.close("a")
+    assert not folder.exists() and not r.png.exists()
