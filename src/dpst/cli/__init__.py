@@ -7,6 +7,7 @@
     dpst apply LOOK.cube PHOTOS... -o DIR                                    (:mod:`.lut`)
     dpst demo -o OUT                                                         (:mod:`.demo`)
     dpst serve [--host H] [--port P]                                         (:mod:`.serve`)
+    dpst video IN STYLE -o OUT                                               (:mod:`.video`)
 
 Exit codes (:mod:`.common`): 0 done, 1 the run failed, 2 something to fix in the input or flags,
 130 interrupted.
@@ -45,6 +46,10 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
         from .serve import run_serve
 
         return run_serve
+    if name == "video":
+        from .video import run_video
+
+        return run_video
     from .stylize import run_stylize
 
     return run_stylize
@@ -52,7 +57,7 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = argv[0] if argv and argv[0] in ("score", "batch", "demo", "serve", "lut", "apply") else ""
+    name = argv[0] if argv and argv[0] in ("score", "batch", "demo", "serve", "lut", "apply", "video") else ""
     warnings.showwarning = show_warning
     return run_guarded(lambda a: _command(name)(a), argv[1:] if name else argv, prog="dpst")
 

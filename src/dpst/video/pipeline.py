@@ -1,0 +1,211 @@
+"""``restyle_video``: a clip in the look of a style photo, stable in time.
+
+1. scan: the clip is decoded once and cut into shots (:mod:`.cuts`);
+2. keyframes: the middle frame of each shot is restyled with the full method (one stylisation per
+   shot, masks automatic or given), and the shot's look is fitted to it as a 3D LUT (:mod:`.carry`);
+3. render: every frame goes through its shot's LUT and is encoded (:mod:`.io`), audio copied.
+
+The library never prints: each step reports a :class:`VideoProgress` to ``callback``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+from ..api import Callback, PhaseHook, Stylizer
+from ..lut import LutSettings
+from . import carry, cuts
+from . import io as vio
+
+THUMB_WIDTH = 160  # cut detection looks at frames scaled down to about this width
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """How a clip is cut into shots and encoded.  Every field is a CLI flag."""
+
+    cut_threshold: float = field(
+        default=0.2,
+        metadata={
+            "help": "colour-histogram distance (0-1) of consecutive frames over which a hard cut "
+            "starts a new shot (it must also stand out from its neighbours)"
+        },
+    )
+    crf: int = field(default=18, metadata={"help": "H.264 quality, 0 (lossless) to 51; lower is better"})
+    encoder_preset: str = field(
+        default="veryfast",
+        metadata={
+            "help": "x264 speed preset (ultrafast ... veryslow): slower gives smaller files",
+            "choices": (
+                "ultrafast",
+                "superfast",
+                "veryfast",
+                "faster",
+                "fast",
+                "medium",
+                "slow",
+                "slower",
+                "veryslow",
+            ),
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.cut_threshold <= 1.0:
+            raise ValueError(f"--cut-threshold {self.cut_threshold}: use a number in (0, 1]")
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"--crf {self.crf}: use 0 to 51")
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """``phase``: scan (frames decoded to find cuts), keyframe (shot ``shot`` of ``shots`` is being
+    restyled), render (frames written); ``done`` of ``total`` in that phase."""
+
+    phase: str
+    done: int
+    total: int
+    shot: int = 0
+    shots: int = 0
+
+
+@dataclass
+class Shot:
+    start: int  # first frame
+    end: int  # one past the last frame
+    key: int  # the keyframe's index
+    keyframe: np.ndarray | None = None  # (H, W, 3) uint8
+    result: np.ndarray | None = None  # the keyframe restyled, (H, W, 3) uint8
+    table: np.ndarray | None = None  # the shot's LUT, (N, N, N, 3)
+
+
+def find_shots(
+    path: str | os.PathLike,
+    info: vio.VideoInfo,
+    settings: VideoSettings = VideoSettings(),
+    callback: Callable[[VideoProgress], None] | None = None,
+) -> list[Shot]:
+    """The clip's shots, each with its middle frame as keyframe (decoded; two passes over the clip)."""
+    step = max(1, info.width // THUMB_WIDTH)
+    hists = []
+    for i, (_, frame) in enumerate(vio.read_frames(path, info)):
+        hists.append(cuts.histogram(frame[::step, ::step]))
+        if callback is not None:
+            callback(VideoProgress("scan", i + 1, info.frames))
+    found = cuts.find_cuts(cuts.distances(np.stack(hists)), settings.cut_threshold)
+    shots = [Shot(a, b, (a + b - 1) // 2) for a, b in cuts.shots(found, len(hists))]
+    keys = {s.key: s for s in shots}
+    for i, (_, frame) in enumerate(vio.read_frames(path, info)):
+        if i in keys:
+            keys[i].keyframe = frame
+    return shots
+
+
+def stylise_keyframes(
+    shots: Sequence[Shot],
+    style: io.ImageLike,
+    stylizer: Stylizer,
+    lut: LutSettings | None = None,
+    *,
+    content_masks: Sequence[io.ImageLike] | None = None,
+    style_mask: io.ImageLike | None = None,
+    callback: Callable[[VideoProgress], None] | None = None,
+    step_callback: Callback | None = None,
+    on_phase: PhaseHook | None = None,
+) -> None:
+    """Restyle each shot's keyframe (``content_masks``: one mask per shot, with ``style_mask``; or
+    automatic masks) and fit the shot's LUT to it (``lut``: default :class:`LutSettings`)."""
+    lut = lut or LutSettings()
+    if content_masks is not None and len(content_masks) != len(shots):
+        raise ValueError(
+            f"the clip has {len(shots)} shots but {len(content_masks)} content masks were given; give one "
+            "per shot, in order (--save-keyframes DIR writes the keyframes to draw them on)"
+        )
+    for k, shot in enumerate(shots):
+        if callback is not None:
+            callback(VideoProgress("keyframe", k, len(shots), k + 1, len(shots)))
+        image = stylizer(
+            shot.keyframe,
+            style,
+            content_mask=None if content_masks is None else content_masks[k],
+            style_mask=style_mask if content_masks is not None else None,
+            callback=step_callback,
+            on_phase=on_phase,
+        )
+        shot.result = np.asarray(image.convert("RGB"))
+        shot.table = carry.fit_look(shot.keyframe, shot.result, lut.size, lut.smoothness, lut.anchor)
+    if callback is not None:
+        callback(VideoProgress("keyframe", len(shots), len(shots), len(shots), len(shots)))
+
+
+def carried_frames(path: str | os.PathLike, info: vio.VideoInfo, shots: Sequence[Shot]) -> Iterator:
+    """(pts, frame in its shot's look) for every frame of the clip."""
+    starts = {s.start: s for s in shots}
+    dense = None
+    for i, (pts, frame) in enumerate(vio.read_frames(path, info)):
+        if i in starts:
+            dense = carry.dense_table(starts[i].table)
+        yield pts, carry.apply_dense(dense, frame)
+
+
+def render(
+    path: str | os.PathLike,
+    output: str | os.PathLike,
+    info: vio.VideoInfo,
+    shots: Sequence[Shot],
+    settings: VideoSettings = VideoSettings(),
+    callback: Callable[[VideoProgress], None] | None = None,
+) -> Path:
+    """Write every frame in its shot's look to ``output`` (atomically; Ctrl-C: the frames done,
+    :class:`dpst.video.io.Interrupted`)."""
+
+    def on_frame(i: int) -> None:
+        if callback is not None:
+            callback(VideoProgress("render", i + 1, info.frames))
+
+    return vio.write_video(
+        output,
+        path,
+        carried_frames(path, info, shots),
+        info,
+        crf=settings.crf,
+        preset=settings.encoder_preset,
+        on_frame=on_frame,
+    )
+
+
+def restyle_video(
+    path: str | os.PathLike,
+    style: io.ImageLike,
+    output: str | os.PathLike,
+    stylizer: Stylizer,
+    settings: VideoSettings = VideoSettings(),
+    lut: LutSettings | None = None,
+    *,
+    content_masks: Sequence[io.ImageLike] | None = None,
+    style_mask: io.ImageLike | None = None,
+    callback: Callable[[VideoProgress], None] | None = None,
+    step_callback: Callback | None = None,
+) -> list[Shot]:
+    """The clip at ``path`` in the look of ``style``, written to ``output`` (module docstring); the
+    shots, with their keyframes, results and LUTs."""
+    info = vio.probe(path)
+    shots = find_shots(path, info, settings, callback)
+    stylise_keyframes(
+        shots,
+        style,
+        stylizer,
+        lut,
+        content_masks=content_masks,
+        style_mask=style_mask,
+        callback=callback,
+        step_callback=step_callback,
+    )
+    render(path, output, info, shots, settings, callback)
+    return shots
