@@ -64,6 +64,30 @@ def shoot(page, path: Path, top: str) -> None:
     print(f"wrote {path.relative_to(HERE.parent)}")
 
 
+def paint(page) -> None:
+    """One blue stroke across the cat's cheek, and wait for the corrected mask."""
+    editor = page.locator("#content-editor")
+    editor.locator("button[aria-label='Brush']").click()
+    old = page.locator("#content-overlay img").get_attribute("src")
+    box = editor.locator(".pixi-target canvas").bounding_box()
+    x, y = box["x"] + 0.36 * box["width"], box["y"] + 0.72 * box["height"]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 6):
+        page.mouse.move(x + 14 * i, y + 6 * i)
+    page.mouse.up()
+    page.wait_for_function(
+        "(old) => document.querySelector('#content-overlay img')?.src !== old", arg=old, timeout=300_000
+    )
+    # the editor reports the stroke while it is drawn, too: wait until the mask has settled
+    src, still = None, 0.0
+    while still < 4:
+        now = page.locator("#content-overlay img").get_attribute("src")
+        still = still + 0.5 if now == src else 0.0
+        src = now
+        time.sleep(0.5)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chromium", default=os.environ.get("DPST_CHROMIUM", "/usr/bin/chromium"))
@@ -84,7 +108,7 @@ def main() -> None:
             page.wait_for_function(
                 "() => document.querySelector('#masks-note').innerText.includes('Automatic')", timeout=300_000
             )
-            time.sleep(1)
+            paint(page)
             shoot(page, args.out / "web_before.png", "#content-file")
             page.locator("#preset label:has-text('fast')").click()
             page.locator("#run").click()

@@ -5,6 +5,7 @@ Runs use the fast preset at a 32 px working size and a 160 px output, so that ea
 
 from __future__ import annotations
 
+import base64
 import io
 import shlex
 import shutil
@@ -28,20 +29,50 @@ WAIT = 120_000  # ms: the longest any one step may take on a busy 2-core machine
 RED = (255, 0, 0)
 
 
+# Every status line the page shows, however briefly, in window.statuses: [state, ahead, text]
+WATCH_STATUS = """
+window.statuses = [];
+new MutationObserver(() => {
+  const el = document.querySelector('#status [data-state]');
+  if (!el) return;
+  const now = [el.dataset.state, el.dataset.ahead || '', el.innerText];
+  const last = window.statuses[window.statuses.length - 1];
+  if (!last || last.join('|') !== now.join('|')) window.statuses.push(now);
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
 class Page:
     """One browser session on the page, with every request it makes recorded."""
 
     def __init__(self, browser, server, tmp: Path) -> None:
         self.context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
-        self.page = self.context.new_page()
         self.requests: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.context.add_init_script(WATCH_STATUS)
+        self.page = self.context.new_page()
         self.tmp = tmp
         self.page.goto(server.url)
         self.page.wait_for_selector("#content-file input[type=file]", state="attached")
 
     def upload(self, which: str, path: Path) -> None:
         self.page.locator(f"#{which}-file input[type=file]").set_input_files(str(path))
+
+    def drop(self, which: str, path: Path) -> None:
+        """Drag and drop ``path`` onto the photo's drop zone, as from a file manager."""
+        mime = {".png": "image/png", ".jpg": "image/jpeg"}.get(path.suffix, "text/plain")
+        data = self.page.evaluate_handle(
+            """([b64, name, type]) => {
+                const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                const dt = new DataTransfer();
+                dt.items.add(new File([bytes], name, {type}));
+                return dt;
+            }""",
+            [base64.b64encode(path.read_bytes()).decode(), path.name, mime],
+        )
+        zone = self.page.locator(f"#{which}-file .upload-container")
+        for event in ("dragenter", "dragover", "drop"):
+            zone.dispatch_event(event, {"dataTransfer": data})
 
     def wait_text(self, selector: str, text: str, timeout: int = WAIT) -> None:
         self.page.wait_for_function(
@@ -89,18 +120,18 @@ class Page:
             return "", "", ""
         return loc.get_attribute("data-state") or "", loc.get_attribute("data-ahead") or "", loc.inner_text()
 
+    def history(self) -> list[tuple[str, str, str]]:
+        """Every status line shown since the page loaded, in order."""
+        return [tuple(x) for x in self.page.evaluate("window.statuses")]
+
     def wait_state(self, *states: str, timeout: float = WAIT / 1000) -> list[tuple[str, str, str]]:
-        """Poll the status until it is one of ``states``; every status seen on the way, in order."""
-        seen: list[tuple[str, str, str]] = []
+        """Wait until the status is one of ``states``; every status shown since the page loaded."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            now = self.state()
-            if not seen or seen[-1] != now:
-                seen.append(now)
-            if now[0] in states:
-                return seen
+            if self.state()[0] in states:
+                return self.history()
             time.sleep(0.1)
-        raise AssertionError(f"status never became {states}: {seen[-5:]}")
+        raise AssertionError(f"status never became {states}: {self.history()[-5:]}")
 
     def download(self, suffix: str) -> Path:
         """Download, by clicking its link, the one file in Downloads whose name ends in ``suffix``."""
@@ -163,7 +194,7 @@ def test_upload_paint_run_stop_download_and_the_command_line(browser, server, ph
     assert "notes.txt" in p.page.locator("#content-message").inner_text()
 
     p.upload("content", c)
-    p.upload("style", s)
+    p.drop("style", s)
     p.wait_masks()
     auto = p.image_src("#content-overlay")
     assert (p.fetch_image(auto) == RED).all(-1).mean() == 0  # the automatic masks use other colours
@@ -255,19 +286,15 @@ def test_two_sessions_at_once_each_get_their_own_result_and_see_the_queue(browse
         page.settings()
     for page in pages.values():
         page.page.locator("#run").click()
-    seen: dict[str, list] = {k: [] for k in pages}
-    deadline = time.monotonic() + 2 * WAIT / 1000
-    while time.monotonic() < deadline and not all(s and s[-1][0] in ("done", "error") for s in seen.values()):
-        for k, page in pages.items():
-            now = page.state()
-            if not seen[k] or seen[k][-1] != now:
-                seen[k].append(now)
-        time.sleep(0.1)
+    seen = {k: page.wait_state("done", "error", timeout=2 * WAIT / 1000) for k, page in pages.items()}
     assert all(s[-1][0] == "done" for s in seen.values()), {k: s[-1] for k, s in seen.items()}
-    queued = {k for k, s in seen.items() if any(st == "queued" and ahead == "1" for st, ahead, _ in s)}
-    assert len(queued) == 1, seen  # one waited, shown its place: one run ahead of it
-    (k,) = queued
-    assert any("place 2" in t for st, _, t in seen[k] if st == "queued")
+    # each was shown its place: one went first, the other waited with one run ahead of it
+    places = {k: sorted({ahead for st, ahead, _ in s if st == "queued"}) for k, s in seen.items()}
+    assert sorted(places.values()) == [["0"], ["1"]], seen
+    (first,) = [k for k, p in places.items() if p == ["0"]]
+    (second,) = [k for k, p in places.items() if p == ["1"]]
+    assert any("place 1" in t for st, _, t in seen[first] if st == "queued")
+    assert any("place 2 (1 run ahead of yours)" in t for st, _, t in seen[second] if st == "queued")
 
     results = {k: check_result(page.download("_restyled.png"), c, styles[k]) for k, page in pages.items()}
     own = {k: rgb(styles[k]) for k in styles}
@@ -284,3 +311,6 @@ def test_two_sessions_at_once_each_get_their_own_result_and_see_the_queue(browse
         time.sleep(0.2)
     assert not any(Path(f).exists() for f in folders)
     assert server.sessions() == []
+    # with no session left, no file that any session uploaded or made is left either
+    left = [p for p in server.files.rglob("*") if p.is_file() and p.stat().st_size > 0]
+    assert left == [], left

@@ -72,6 +72,8 @@ def status_html(u: Update, config_steps: tuple[int, int], elapsed: float) -> str
     elif u.done:
         w, h = u.result.size
         state, text = "done", f"Done in {elapsed:.0f} s: {w}×{h} px."
+    elif u.ahead == 0:
+        state, text = "queued", "In the queue: place 1 (no run ahead of yours); starting."
     elif u.ahead is not None:
         ahead = f"{u.ahead} run{'s' if u.ahead != 1 else ''} ahead of yours"
         state, text = "queued", f"Waiting in the queue: place {u.ahead + 1} ({ahead})."
@@ -218,12 +220,11 @@ def build(engine: Engine) -> gr.Blocks:
         def on_auto(request: gr.Request):
             sid = request.session_hash
             try:
-                made = engine.auto_masks(sid)
+                used = engine.auto_masks(sid)
             except ValueError as exc:
                 return gr.update(), gr.update(), _message(exc)
-            if not made:
+            if not used:
                 return gr.update(), gr.update(), ""
-            used = engine.masker.masks_used
             return (
                 *(_shown(engine.display(sid, w, with_mask=True)) for w in WHICH),
                 f"Automatic masks: {used}. Paint strokes to correct them.",

@@ -56,7 +56,7 @@ class Engine:
         self.runner = Stylizer(config, weights=sd)
         self.masker = Stylizer(config, weights=sd)
         self._masker_lock = threading.Lock()
-        self._auto: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._auto: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray, str]] = OrderedDict()
         # Runs go one at a time: on a CPU two at once take twice as long each, and a Stylizer is not
         # safe to share between threads.
         self.queue = RunQueue(1)
@@ -123,28 +123,30 @@ class Engine:
 
     # masks -----------------------------------------------------------------------------------------
 
-    def auto_masks(self, sid: str) -> bool:
+    def auto_masks(self, sid: str) -> str:
         """Make the automatic masks of the session's pair (matching regions share a colour), when both
-        photos are there; False when one is missing."""
+        photos are there.  Returns which masks they are (``"unsupervised"``, ``"semantic (...)"``,
+        see :meth:`dpst.Stylizer.segmenter`), or "" when a photo is missing."""
         s = self.sessions.get(sid)
         with s.lock:
             if not s.ready():
-                return False
+                return ""
             c, st = s.photos["content"], s.photos["style"]
         key = (_digest(c.rgb), _digest(st.rgb))
         if key not in self._auto:
             with self._masker_lock:
                 cm, sm = self.masker.masks(c.rgb, st.rgb, config=self.config)
-            self._auto[key] = (labels_from_colors(np.asarray(cm)), labels_from_colors(np.asarray(sm)))
+                used = self.masker.masks_used
+            self._auto[key] = (labels_from_colors(np.asarray(cm)), labels_from_colors(np.asarray(sm)), used)
             while len(self._auto) > _MASK_CACHE:
                 self._auto.popitem(last=False)
-        c_auto, s_auto = self._auto[key]
+        c_auto, s_auto, used = self._auto[key]
         with s.lock:
             if s.photos.get("content") is c and s.photos.get("style") is st:  # not replaced meanwhile
                 c.auto, st.auto = c_auto, s_auto
                 self._update_mask(c)
                 self._update_mask(st)
-        return True
+        return used
 
     def paint(self, sid: str, which: str, layers: list[np.ndarray]) -> bool:
         """The editor's drawing layers (RGBA, transparent background, any size) as corrective strokes
@@ -213,6 +215,7 @@ class Engine:
     def _queued(self, s: Session, preset: str, config: Config, poll: float) -> Iterator[Update]:
         ticket = self.queue.enter()
         try:
+            yield Update(ahead=self.queue.ahead(ticket))  # every run is shown its place, if only briefly
             while not self.queue.wait_turn(ticket, timeout=0):
                 if s.stop.is_set():
                     yield Update(message="stopped while waiting in the queue; nothing ran", done=True)
