@@ -95,208 +95,242 @@ def _message(exc: Exception | None) -> str:
     return "" if exc is None else f"⚠ {exc}"
 
 
-def build(engine: Engine) -> gr.Blocks:
-    """The page.  Every handler finds its session by Gradio's session id."""
-    defaults = preset_settings("default")
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(
-            f"## {TITLE}\nRepaint a photo in the look of another, keeping it a photograph. "
-            "Everything runs on this machine; nothing is sent anywhere.\n\n"
-            "1. Drop a content photo and a style photo: their automatic masks show over them "
-            "(regions of one colour are matched, sky to sky).\n"
-            f"2. To correct a mask, paint a stroke with the brush on either photo ({colour_names()}): "
-            "the mask around it takes the stroke's colour, up to the photo's edges.\n"
-            "3. Choose a preset and Run; Stop keeps the result so far.",
-            latex_delimiters=[],
+INTRO = (
+    f"## {TITLE}\nRepaint a photo in the look of another, keeping it a photograph. "
+    "Everything runs on this machine; nothing is sent anywhere.\n\n"
+    "1. Drop a content photo and a style photo: their automatic masks show over them "
+    "(regions of one colour are matched, sky to sky).\n"
+    f"2. To correct a mask, paint a stroke with the brush on either photo ({colour_names()}): "
+    "the mask around it takes the stroke's colour, up to the photo's edges.\n"
+    "3. Choose a preset and Run; Stop keeps the result so far."
+)
+
+
+class Handlers:
+    """What each control does: a thin layer over :class:`.engine.Engine` that finds the session by
+    Gradio's session id and turns results and errors into component values."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def photo(self, which: str):
+        """Upload (or removal) of the content or style photo."""
+
+        def handler(path: str | None, request: gr.Request):
+            sid = request.session_hash
+            if not path:  # the photo was removed
+                self.engine.remove_photo(sid, which)
+                return gr.update(), None, None, "", ""
+            try:
+                self.engine.upload_photo(sid, which, path)
+            except ValueError as exc:
+                # the message stays; the drop zone comes back for the next file
+                return None, gr.update(), gr.update(), _message(exc), gr.update()
+            shown = str(self.engine.display(sid, which, with_mask=False))
+            return gr.update(), {"background": shown, "layers": [], "composite": None}, shown, "", ""
+
+        return handler
+
+    def mask(self, which: str):
+        """Upload (or removal) of the user's own mask for a photo."""
+
+        def handler(path: str | None, request: gr.Request):
+            sid = request.session_hash
+            try:
+                if path:
+                    self.engine.upload_mask(sid, which, path)
+                else:
+                    self.engine.clear_mask(sid, which)
+            except ValueError as exc:
+                return gr.update(), _message(exc)
+            return _shown(self.engine.display(sid, which, with_mask=True)), ""
+
+        return handler
+
+    def auto(self, request: gr.Request):
+        """The automatic masks of the pair, once both photos are there."""
+        sid = request.session_hash
+        try:
+            used = self.engine.auto_masks(sid)
+        except ValueError as exc:
+            return gr.update(), gr.update(), _message(exc)
+        if not used:
+            return gr.update(), gr.update(), ""
+        return (
+            *(_shown(self.engine.display(sid, w, with_mask=True)) for w in WHICH),
+            f"Automatic masks: {used}. Paint strokes to correct them.",
         )
-        editors, overlays, messages, files, mask_files = {}, {}, {}, {}, {}
+
+    def paint(self, which: str):
+        """The editor's strokes changed: complete the corrected mask."""
+
+        def handler(value: dict | None, request: gr.Request):
+            sid = request.session_hash
+            for path in (value or {}).get("uploaded", []):
+                self.engine.sessions.track(sid, path)
+            if not self.engine.paint(sid, which, (value or {}).get("layers") or []):
+                return gr.update()
+            return _shown(self.engine.display(sid, which, with_mask=True))
+
+        return handler
+
+    def run(self, preset_name: str, style_w: Any, photo_w: Any, out: Any, work: Any, request: gr.Request):
+        """A run: status line, previews, then the slider, downloads and command line."""
+        chosen = dict(zip(SETTINGS, (style_w, photo_w, out, work)))
+        t0 = time.monotonic()
+        try:
+            cfg = Config.preset(preset_name)
+            steps = (cfg.steps(1), cfg.steps(2) if cfg.stage2 else 0)
+        except ValueError:
+            steps = (1, 0)
+        yield status_html(Update(phase="starting"), steps, 0), None, None, None, ""
+        for u in self.engine.run(request.session_hash, preset_name, chosen):
+            line = status_html(u, steps, time.monotonic() - t0)
+            shown = str(u.preview) if u.preview else gr.update()
+            if not u.done or u.result is None:
+                yield line, shown, gr.update(), gr.update(), gr.update()
+                continue
+            r = u.result
+            yield line, str(r.png), (str(r.before), str(r.png)), r.downloads(), r.command_text
+
+    def stop(self, request: gr.Request) -> None:
+        self.engine.stop(request.session_hash)
+
+    def open(self, request: gr.Request) -> None:
+        self.engine.sessions.get(request.session_hash)  # its start, before any upload (see Sessions)
+
+    def close(self, request: gr.Request) -> None:
+        self.engine.close(request.session_hash)
+
+
+def _photo_column(which: str) -> dict[str, Any]:
+    """The drop zone, message, stroke editor, mask overlay and own-mask upload of one photo."""
+    c = {
+        "file": gr.File(
+            label=f"{which.capitalize()} photo (drop a file here)", type="filepath",
+            elem_id=f"{which}-file", height=120,
+        ),
+        "message": gr.Markdown(elem_id=f"{which}-message", elem_classes="dpst-message", latex_delimiters=[]),
+        "editor": track_uploads(gr.ImageEditor(
+            label=f"Strokes on the {which} photo", type="numpy", image_mode="RGBA", sources=(),
+            transforms=(), layers=False, brush=gr.Brush(colors=brush_colours(), color_mode="fixed"),
+            eraser=gr.Eraser(), elem_id=f"{which}-editor", height=360,
+        )),
+        "overlay": gr.Image(
+            label=f"{which.capitalize()} mask (regions of one colour are matched)", type="filepath",
+            buttons=["download", "fullscreen"], interactive=False, elem_id=f"{which}-overlay", height=300,
+        ),
+    }  # fmt: skip
+    with gr.Accordion(f"Your own {which} mask (optional)", open=False):
+        c["mask_file"] = gr.File(
+            label=f"{which.capitalize()} mask: a PNG the size of the photo", type="filepath",
+            elem_id=f"{which}-mask-file", height=100,
+        )  # fmt: skip
+    return c
+
+
+def _settings() -> tuple[gr.Radio, list[gr.components.Component]]:
+    """The preset and the settings a photographer would touch, at the default preset's values."""
+    d = preset_settings("default")
+    with gr.Row():
+        preset = gr.Radio(list(PAGE_PRESETS), value="default", label="Preset", elem_id="preset")
+        style_weight = gr.Slider(
+            0,
+            300,
+            value=d["style_weight"],
+            step=1,
+            label=SETTINGS["style_weight"],
+            info="how far the look goes",
+            elem_id="style-weight",
+        )
+        photo_weight = gr.Slider(
+            0,
+            20000,
+            value=d["photo_weight"],
+            step=100,
+            label=SETTINGS["photo_weight"],
+            info="keeps it a photograph: higher, fewer painterly artefacts",
+            elem_id="photo-weight",
+        )
+        output_size = gr.Number(
+            value=d["output_size"],
+            precision=0,
+            minimum=0,
+            label=SETTINGS["output_size"],
+            info="long side in px; 0 = the photo's own",
+            elem_id="output-size",
+        )
+    with gr.Accordion("Advanced", open=False):
+        size = gr.Number(
+            value=d["size"],
+            precision=0,
+            minimum=32,
+            label=SETTINGS["size"],
+            info="long side (px) the optimisation works at; smaller is faster",
+            elem_id="size",
+        )
+    return preset, [style_weight, photo_weight, output_size, size]
+
+
+def _results() -> list[gr.components.Component]:
+    """Status line, preview, before/after slider, downloads, command line (the run's outputs)."""
+    status = gr.HTML(elem_id="status")
+    with gr.Row():
+        preview = gr.Image(
+            label="Preview",
+            type="filepath",
+            interactive=False,
+            elem_id="preview",
+            height=360,
+            buttons=["download", "fullscreen"],
+        )
+        compare = gr.ImageSlider(
+            label="Before / after (full resolution)",
+            type="filepath",
+            interactive=False,
+            elem_id="compare",
+            height=360,
+        )
+    downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="downloads")
+    command = gr.Textbox(label="The same run as a dpst command", interactive=False, elem_id="command")
+    return [status, preview, compare, downloads, command]
+
+
+def build(engine: Engine) -> gr.Blocks:
+    """The page, wired to :class:`Handlers`."""
+    h = Handlers(engine)
+    free = {"concurrency_limit": None}  # gating is the engine's (its run queue, its masks lock)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(INTRO, latex_delimiters=[])
         with gr.Row():
+            cols = {}
             for which in WHICH:
                 with gr.Column():
-                    files[which] = gr.File(
-                        label=f"{which.capitalize()} photo (drop a file here)",
-                        type="filepath",
-                        elem_id=f"{which}-file",
-                        height=120,
-                    )
-                    messages[which] = gr.Markdown(
-                        elem_id=f"{which}-message", elem_classes="dpst-message", latex_delimiters=[]
-                    )
-                    editors[which] = gr.ImageEditor(
-                        label=f"Strokes on the {which} photo",
-                        type="numpy",
-                        image_mode="RGBA",
-                        sources=(),
-                        transforms=(),
-                        layers=False,
-                        brush=gr.Brush(colors=brush_colours(), color_mode="fixed"),
-                        eraser=gr.Eraser(),
-                        elem_id=f"{which}-editor",
-                        height=360,
-                    )
-                    track_uploads(editors[which])
-                    overlays[which] = gr.Image(
-                        label=f"{which.capitalize()} mask (regions of one colour are matched)",
-                        type="filepath",
-                        buttons=["download", "fullscreen"],
-                        interactive=False,
-                        elem_id=f"{which}-overlay",
-                        height=300,
-                    )
-                    with gr.Accordion(f"Your own {which} mask (optional)", open=False):
-                        mask_files[which] = gr.File(
-                            label=f"{which.capitalize()} mask: a PNG the size of the photo",
-                            type="filepath",
-                            elem_id=f"{which}-mask-file",
-                            height=100,
-                        )
+                    cols[which] = _photo_column(which)
         masks_note = gr.Markdown(elem_id="masks-note", latex_delimiters=[])
-        with gr.Row():
-            preset = gr.Radio(list(PAGE_PRESETS), value="default", label="Preset", elem_id="preset")
-            style_weight = gr.Slider(
-                0, 300, value=defaults["style_weight"], step=1, label=SETTINGS["style_weight"],
-                info="how far the look goes", elem_id="style-weight",
-            )  # fmt: skip
-            photo_weight = gr.Slider(
-                0, 20000, value=defaults["photo_weight"], step=100, label=SETTINGS["photo_weight"],
-                info="keeps it a photograph: higher, fewer painterly artefacts", elem_id="photo-weight",
-            )  # fmt: skip
-            output_size = gr.Number(
-                value=defaults["output_size"], precision=0, minimum=0, label=SETTINGS["output_size"],
-                info="long side in px; 0 = the photo's own", elem_id="output-size",
-            )  # fmt: skip
-        with gr.Accordion("Advanced", open=False):
-            size = gr.Number(
-                value=defaults["size"], precision=0, minimum=32, label=SETTINGS["size"],
-                info="long side (px) the optimisation works at; smaller is faster", elem_id="size",
-            )  # fmt: skip
-        settings = [style_weight, photo_weight, output_size, size]
+        preset, settings = _settings()
         with gr.Row():
             run = gr.Button("Run", variant="primary", elem_id="run")
             stop = gr.Button("Stop", variant="stop", elem_id="stop")
-        status = gr.HTML(elem_id="status")
-        with gr.Row():
-            preview = gr.Image(
-                label="Preview", type="filepath", interactive=False, elem_id="preview", height=360,
-                buttons=["download", "fullscreen"],
+        outputs = _results()
+        overlays = [cols[w]["overlay"] for w in WHICH]
+        for which, c in cols.items():
+            photo_out = [c["file"], c["editor"], c["overlay"], c["message"], masks_note]
+            c["file"].upload(h.photo(which), c["file"], photo_out, **free).then(
+                h.auto, None, [*overlays, masks_note], **free
+            )
+            c["file"].clear(h.photo(which), c["file"], photo_out, **free)
+            for event in (c["mask_file"].upload, c["mask_file"].clear):
+                event(h.mask(which), c["mask_file"], [c["overlay"], c["message"]], **free)
+            c["editor"].change(
+                h.paint(which), c["editor"], c["overlay"], trigger_mode="always_last", show_progress="hidden",
+                **free,
             )  # fmt: skip
-            compare = gr.ImageSlider(
-                label="Before / after (full resolution)", type="filepath", interactive=False,
-                elem_id="compare", height=360,
-            )  # fmt: skip
-        downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="downloads")
-        command = gr.Textbox(label="The same run as a dpst command", interactive=False, elem_id="command")
-
-        def on_photo(which: str):
-            def handler(path: str | None, request: gr.Request):
-                sid = request.session_hash
-                if not path:  # the photo was removed
-                    engine.remove_photo(sid, which)
-                    return gr.update(), None, None, "", ""
-                try:
-                    engine.upload_photo(sid, which, path)
-                except ValueError as exc:
-                    # the message stays; the drop zone comes back for the next file
-                    return None, gr.update(), gr.update(), _message(exc), gr.update()
-                shown = str(engine.display(sid, which, with_mask=False))
-                return gr.update(), {"background": shown, "layers": [], "composite": None}, shown, "", ""
-
-            return handler
-
-        def on_mask(which: str):
-            def handler(path: str | None, request: gr.Request):
-                sid = request.session_hash
-                try:
-                    if path:
-                        engine.upload_mask(sid, which, path)
-                    else:
-                        engine.clear_mask(sid, which)
-                except ValueError as exc:
-                    return gr.update(), _message(exc)
-                return _shown(engine.display(sid, which, with_mask=True)), ""
-
-            return handler
-
-        def on_auto(request: gr.Request):
-            sid = request.session_hash
-            try:
-                used = engine.auto_masks(sid)
-            except ValueError as exc:
-                return gr.update(), gr.update(), _message(exc)
-            if not used:
-                return gr.update(), gr.update(), ""
-            return (
-                *(_shown(engine.display(sid, w, with_mask=True)) for w in WHICH),
-                f"Automatic masks: {used}. Paint strokes to correct them.",
-            )
-
-        def on_paint(which: str):
-            def handler(value: dict | None, request: gr.Request):
-                sid = request.session_hash
-                for path in (value or {}).get("uploaded", []):
-                    engine.sessions.track(sid, path)
-                layers = (value or {}).get("layers") or []
-                if not engine.paint(sid, which, layers):
-                    return gr.update()
-                return _shown(engine.display(sid, which, with_mask=True))
-
-            return handler
-
-        def on_run(preset_name: str, style_w: Any, photo_w: Any, out: Any, work: Any, request: gr.Request):
-            sid = request.session_hash
-            chosen = dict(zip(SETTINGS, (style_w, photo_w, out, work)))
-            t0 = time.monotonic()
-            try:
-                cfg = Config.preset(preset_name)
-                steps = (cfg.steps(1), cfg.steps(2) if cfg.stage2 else 0)
-            except ValueError:
-                steps = (1, 0)
-            yield status_html(Update(phase="starting"), steps, 0), None, None, None, ""
-            for u in engine.run(sid, preset_name, chosen):
-                html_ = status_html(u, steps, time.monotonic() - t0)
-                shown = str(u.preview) if u.preview else gr.update()
-                if not u.done or u.result is None:
-                    yield html_, shown, gr.update(), gr.update(), gr.update()
-                    continue
-                r = u.result
-                yield html_, str(r.png), (str(r.before), str(r.png)), r.downloads(), r.command_text
-
-        for which in WHICH:
-            photo_outputs = [files[which], editors[which], overlays[which], messages[which], masks_note]
-            files[which].upload(on_photo(which), files[which], photo_outputs, concurrency_limit=None).then(
-                on_auto, None, [overlays["content"], overlays["style"], masks_note], concurrency_limit=None
-            )
-            files[which].clear(on_photo(which), files[which], photo_outputs, concurrency_limit=None)
-            mask_files[which].upload(
-                on_mask(which), mask_files[which], [overlays[which], messages[which]], concurrency_limit=None
-            )
-            mask_files[which].clear(
-                on_mask(which), mask_files[which], [overlays[which], messages[which]], concurrency_limit=None
-            )
-            editors[which].change(
-                on_paint(which), editors[which], overlays[which],
-                trigger_mode="always_last", concurrency_limit=None, show_progress="hidden",
-            )  # fmt: skip
-        preset.change(
-            lambda name: list(preset_settings(name).values()), preset, settings, concurrency_limit=None
-        )
-        run.click(
-            on_run, [preset, *settings], [status, preview, compare, downloads, command],
-            concurrency_limit=None, show_progress="hidden", trigger_mode="once",
-        )  # fmt: skip
-
-        def on_stop(request: gr.Request) -> None:
-            engine.stop(request.session_hash)
-
-        def on_close(request: gr.Request) -> None:
-            engine.close(request.session_hash)
-
-        def on_open(request: gr.Request) -> None:
-            engine.sessions.get(request.session_hash)  # its start, before any upload (see Sessions)
-
-        stop.click(on_stop, None, None, concurrency_limit=None)
-        demo.load(on_open, None, None, concurrency_limit=None)
-        demo.unload(on_close)
+        preset.change(lambda name: list(preset_settings(name).values()), preset, settings, **free)
+        run.click(h.run, [preset, *settings], outputs, show_progress="hidden", trigger_mode="once", **free)
+        stop.click(h.stop, None, None, **free)
+        demo.load(h.open, None, None, **free)
+        demo.unload(h.close)
     return demo
 
 
