@@ -36,11 +36,11 @@ def dense_table(table: np.ndarray) -> np.ndarray:
     t = np.asarray(table, dtype=np.float32)
     n = t.shape[0]
     w = linear_weights(n)
-    along_r = np.einsum("ri,igbc->rgbc", w, t)  # 256, N, N, 3
+    along_r = (w @ t.reshape(n, -1)).reshape(256, n, n * 3)  # 256, N (g), N (b) x 3
     out = np.empty(1 << 24, np.uint32)
     for r in range(256):
-        sl = np.einsum("gj,jbc->gbc", w, along_r[r])  # 256, N, 3
-        sl = np.einsum("bk,gkc->gbc", w, sl)  # 256, 256, 3
+        sl = (w @ along_r[r]).reshape(256 * n, 3)  # (g, b) on 256 x N, 3
+        sl = np.matmul(w, sl.reshape(256, n, 3))  # 256 (g), 256 (b), 3
         q = np.clip(sl * 255.0 + 0.5, 0, 255).astype(np.uint32)
         out[r << 16 : (r + 1) << 16] = ((q[..., 0] << 16) | (q[..., 1] << 8) | q[..., 2]).ravel()
     return out

@@ -25,6 +25,7 @@ from ..errors import MissingExtra, first_line
 # BT.2020); untagged and anything else: BT.601, as ffmpeg assumes
 _K = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 7: (0.212, 0.087), 9: (0.2627, 0.0593)}
 _K[10] = _K[9]
+_SWS = {1: 1, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}  # swscale's matrix numbers for those AVColorSpace tags
 _BT601 = _K[5]
 _JPEG_RANGE = 2  # AVCOL_RANGE_JPEG: full range; anything else is read as limited ("MPEG") range
 WRITABLE = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -131,33 +132,40 @@ def _levels(info: VideoInfo) -> tuple[float, float, float]:
     return (0.0, 255.0, 255.0) if info.color_range == _JPEG_RANGE else (16.0, 219.0, 224.0)
 
 
-# Departure from swscale: its 8-bit RGB <-> YUV conversions truncate, so a decode-encode round trip
-# darkened the frames by about one level (-1.1 mean on bigbuckbunny.mp4); these round to nearest
-# (chroma: 2x2 mean down, replicated up), which leaves the round trip unbiased.
+# Departure from swscale: its 8-bit YUV -> RGB conversion truncates, so a decode-encode round trip
+# darkened the frames by about one level (-1.1 mean on bigbuckbunny.mp4); this one rounds to nearest
+# (chroma replicated 2x2), which leaves the round trip unbiased.
 def _to_rgb(frame, info: VideoInfo) -> np.ndarray:
     h, w = frame.height, frame.width
     if h % 2 or w % 2:  # odd sizes: swscale's conversion
         return frame.to_ndarray(format="rgb24")
     yuv = frame.to_ndarray(format="yuv420p")
     off, ys, cs = _levels(info)
-    y = (yuv[:h].astype(np.float32) - off) / ys
-    c = yuv[h:].reshape(2, h // 2, w // 2).astype(np.float32)
-    c = (c - 128.0) / cs
-    c = np.repeat(np.repeat(c, 2, axis=1), 2, axis=2)  # 2, H, W
-    ycc = np.stack([y, c[0], c[1]], -1)  # H, W, 3
-    rgb = ycc @ np.linalg.inv(_matrix(info)).T
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    inv = np.linalg.inv(_matrix(info))  # R, G, B from Y, Cb, Cr: Y's column is all ones
+    y = (yuv[:h].astype(np.float32) - off) * np.float32(255.0 / ys) + np.float32(0.5)
+    cb, cr = (yuv[h:].reshape(2, h // 2, w // 2).astype(np.float32) - 128.0) * np.float32(255.0 / cs)
+    rgb = np.empty((h, w, 3), np.uint8)
+    for k in range(3):  # the chroma part at half size, replicated 2x2, plus the full-size luma
+        part = np.float32(inv[k, 1]) * cb + np.float32(inv[k, 2]) * cr
+        full = y + np.repeat(np.repeat(part, 2, axis=0), 2, axis=1)
+        rgb[..., k] = np.clip(full, 0, 255)
+    return rgb
 
 
 def _to_yuv420(rgb: np.ndarray, info: VideoInfo) -> np.ndarray:
     """(H * 3 / 2, W) uint8 planes Y, Cb, Cr of an (H, W, 3) uint8 RGB frame of even size."""
     h, w = rgb.shape[:2]
     off, ys, cs = _levels(info)
-    ycc = (rgb.astype(np.float32) / 255.0) @ _matrix(info).T  # H, W, 3
-    y = ycc[..., 0] * ys + off
-    c = ycc[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3)) * cs + 128.0  # H/2, W/2, 2
-    planes = np.concatenate([y.ravel(), c[..., 0].ravel(), c[..., 1].ravel()])
-    return np.clip(planes + 0.5, 0, 255).astype(np.uint8).reshape(h * 3 // 2, w)
+    m = _matrix(info)
+    planes = np.empty((h * 3 // 2, w), np.uint8)
+    f = [rgb[..., k].astype(np.float32) for k in range(3)]
+    y = (m[0, 0] * ys / 255.0) * f[0] + (m[0, 1] * ys / 255.0) * f[1] + (m[0, 2] * ys / 255.0) * f[2]
+    planes[:h] = np.clip(y + (off + 0.5), 0, 255)
+    q = [c.reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3)) for c in f]  # 2x2 sums, H/2 x W/2
+    for k, rows in ((1, slice(h, h + h // 4)), (2, slice(h + h // 4, h * 3 // 2))):
+        c = (m[k, 0] * q[0] + m[k, 1] * q[1] + m[k, 2] * q[2]) * (cs / 255.0 / 4.0) + 128.5
+        planes[rows] = np.clip(c, 0, 255).reshape(-1, w)
+    return planes
 
 
 def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -259,9 +267,12 @@ def _video_stream(out, info: VideoInfo, crf: int, preset: str):
 
 
 def _frame(av, rgb: np.ndarray, pts: int, info: VideoInfo):
-    if rgb.shape[0] % 2 or rgb.shape[1] % 2:
+    # swscale's RGB -> YUV is unbiased (within 0.15 level) into limited range and fast; into full
+    # range it was off by up to 1.1 levels, so full range takes the numpy conversion.
+    odd = rgb.shape[0] % 2 or rgb.shape[1] % 2
+    if odd or info.color_range != _JPEG_RANGE:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
-            format="yuv420p"
+            format="yuv420p", dst_colorspace=_SWS.get(info.colorspace, 5), dst_color_range=1
         )
     else:
         frame = av.VideoFrame.from_ndarray(_to_yuv420(rgb, info), format="yuv420p")
