@@ -188,7 +188,7 @@ def plot(results: list[dict]) -> None:
         ax.plot(
             range(1, len(pp["reference_lut"]) + 1), pp["reference_lut"], "--", label="reference (one LUT)"
         )
-        ax.plot(range(1, len(pp["per_frame"]) + 1), pp["per_frame"], label="each frame on its own")
+        ax.plot(range(1, len(pp["per_frame"]) + 1), pp["per_frame"], "o-", label="each frame on its own")
         for c in r["cuts_by_eye"]:
             ax.axvline(c, color="grey", lw=0.5)
         ax.set_title(r["clip"], fontsize=9)
