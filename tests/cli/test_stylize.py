@@ -207,5 +207,9 @@ def test_strokes_as_masks_and_save_masks_writes_them_completed(tmp_path, pair, c
     assert code == 0, err
     done = labels_from_colors(np.asarray(Image.open(folder / "c_mask.png")))
     assert done.shape == (48, 64) and set(np.unique(done)) == {0, 3}  # every pixel given a stroke's label
-    assert (done[:, :5] == 0).all() and (done[:, -5:] == 3).all()
+    rows = slice(48 // 3, 2 * 48 // 3)
+    assert (done[rows, 2:5] == 0).all() and (done[rows, -5:-2] == 3).all()  # the strokes keep their labels
+    # beside each stroke its label wins (the prior may give a far corner that looks like the other
+    # stroke to it: this synthetic photo has no regions to follow)
+    assert (done[:, :8] == 0).mean() > 0.9 and (done[:, -8:] == 3).mean() > 0.9
     assert out.is_file()
