@@ -40,7 +40,7 @@ from sheets import contact_sheet  # noqa: E402
 
 from dpst.config import Config  # noqa: E402
 from dpst.errors import WeightsError  # noqa: E402
-from dpst.metrics import score  # noqa: E402
+from dpst.metrics import losing, score  # noqa: E402
 
 METRICS = ("affine_rms", "style_swd", "style_gram")
 SHEET_ROWS = 10  # pairs per contact sheet
@@ -195,6 +195,42 @@ def run_pair(
     return wall
 
 
+def cli_command(
+    files: dict[str, Path], cfg: Config, out: Path, preset: str, masks: tuple | None
+) -> list[str]:
+    """The ``dpst`` command line of one run: the preset plus every field where ``cfg`` differs from it."""
+    base = Config.preset(preset)
+    cmd = [sys.executable, "-m", "dpst", str(files["content"]), str(files["style"]), "-o", str(out)]
+    cmd += ["--preset", preset, "--quiet"]
+    for f in dataclasses.fields(Config):
+        value = getattr(cfg, f.name)
+        if value == getattr(base, f.name):
+            continue
+        flag = "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+        if isinstance(value, bool):
+            cmd.append(flag if value else "--no-" + flag[2:])
+        else:
+            cmd += [flag, str(value)]
+    if masks is not None:
+        cmd += ["--content-mask", str(masks[0]), "--style-mask", str(masks[1])]
+    return cmd
+
+
+def run_process(
+    files: dict[str, Path], cfg: Config, out: Path, preset: str, hand_masks: bool, masks: tuple | None
+) -> float:
+    """Like :func:`run_pair`, in a fresh ``python -m dpst`` process: the wall time from its start to
+    the written file (importing torch and loading the network included), as a user sees it."""
+    given = masks or ((files["content_mask"], files["style_mask"]) if hand_masks else None)
+    cmd = cli_command(files, cfg, out, preset, given)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode or not out.is_file():
+        raise RuntimeError(f"{shlex.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
+    return wall
+
+
 def cached_score(files: dict[str, Path], image: Path, cache: dict[str, Any], key: str) -> dict[str, float]:
     """Score ``image`` unless ``cache[key]`` holds scores for a file with the same hash."""
     digest = sha256(image)
@@ -221,13 +257,17 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     for i in args.ids:
         files, out, key = pair_files(args.pairs, i), args.out / f"out{i}.png", str(i)
         rec = run["pairs"].get(key, {})
-        fresh = out.is_file() and rec.get("config") == config
+        fresh = out.is_file() and rec.get("config") == config and (rec.get("process") or not args.process)
         if not args.no_run and not fresh:
             print(f"pair {i:2d}: running", flush=True)
             given = None
             if args.run_masks is not None:
                 given = (args.run_masks / f"in{i}.png", args.run_masks / f"tar{i}.png")
-            rec = {"config": config, "wall_s": run_pair(files, cfg, out, args.masks == "hand", given)}
+            if args.process:
+                wall = run_process(files, cfg, out, args.preset, args.masks == "hand", given)
+            else:
+                wall = run_pair(files, cfg, out, args.masks == "hand", given)
+            rec = {"config": config, "wall_s": wall, "process": args.process}
             run["pairs"][key] = rec
             write_json(run_path, run)
         elif not out.is_file():
@@ -306,6 +346,59 @@ def scatter(pairs: dict[str, Any], metric: str, out: Path) -> Path:
     return out
 
 
+def ratio_plot(pairs: dict[str, Any], out: Path, bar: float = 1.15) -> Path:
+    """ours / authors per metric per pair (log scale): a point above 1 is a metric that loses."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ids = sorted(pairs, key=int)
+    fig, ax = plt.subplots(figsize=(8, 3.4), dpi=110)
+    for j, (m, marker) in enumerate(zip(METRICS, "os^", strict=True)):
+        r = [pairs[k]["ours"][m] / max(pairs[k]["authors"][m], 1e-12) for k in ids]
+        ax.scatter(np.arange(len(ids)) + (j - 1) * 0.22, r, marker=marker, s=20, label=m, zorder=2)
+    ax.axhline(1.0, color="0.3", lw=0.8)
+    ax.axhline(bar, color="0.3", lw=0.8, ls="--")
+    ax.text(len(ids) - 0.5, bar, f" {bar:g}", va="bottom", ha="right", fontsize=7, color="0.3")
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(ids)), ids, fontsize=8)
+    ax.set_xlabel("pair")
+    ax.set_ylabel("ours / authors (below 1: better)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, ncol=3, loc="upper left")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def against_baseline(pairs: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Our means and per-pair scores over the pairs both runs have, against a pinned earlier run of
+    this benchmark (its JSON): ratio of the means, and the pairs that got worse by over 5%."""
+    base = read_json(path)
+    if not base.get("pairs"):
+        raise ValueError(f"--baseline {path}: not a results file of this benchmark")
+    ids = [k for k in pairs if k in base["pairs"]]
+    mean = {m: float(np.mean([base["pairs"][k]["ours"][m] for k in ids])) for m in METRICS}
+    ours = {m: float(np.mean([pairs[k]["ours"][m] for k in ids])) for m in METRICS}
+    walls = [(pairs[k]["wall_s"], base["pairs"][k]["wall_s"]) for k in ids]
+    walls = [w for w in walls if None not in w]
+    worse = {m: [k for k in ids if pairs[k]["ours"][m] > 1.05 * base["pairs"][k]["ours"][m]] for m in METRICS}
+    return {
+        "json": str(path),
+        "commit": base.get("git", {}).get("commit", ""),
+        "n": len(ids),
+        "mean": mean,
+        "ratio": {m: ours[m] / max(mean[m], 1e-12) for m in METRICS},
+        "no_worse": sum(bool(base["pairs"][k]["no_worse"]) for k in ids),
+        "wall_s_mean": float(np.mean([b for _, b in walls])) if walls else None,
+        "speedup": float(np.mean([b for _, b in walls]) / np.mean([a for a, _ in walls])) if walls else None,
+        "worse_5pct": worse,
+    }
+
+
 def sheets(pairs: dict[str, Any], root: Path, run_dir: Path, img_dir: Path, prefix: str) -> list[Path]:
     """Contact sheets content | style | authors | ours, SHEET_ROWS pairs each, named after the doc."""
     for old in img_dir.glob(f"{prefix}_pairs_*.jpg"):
@@ -332,7 +425,11 @@ def markdown(results: dict[str, Any], images: list[Path], doc_dir: Path) -> str:
     """The quality section of docs/benchmarks.md (without the markers)."""
     pairs, s, mach, git = results["pairs"], results["summary"], results["machine"], results["git"]
     rel = [os.path.relpath(p, doc_dir) for p in images]
-    head = "| pair | " + " | ".join(f"{m} ours | {m} authors" for m in METRICS) + " | wall s | no worse |"
+    head = (
+        "| pair | "
+        + " | ".join(f"{m} ours | {m} authors" for m in METRICS)
+        + " | wall s | no worse | loses (ours / authors) |"
+    )
     lines = [
         "## Quality against the authors' results",
         "",
@@ -350,22 +447,35 @@ def markdown(results: dict[str, Any], images: list[Path], doc_dir: Path) -> str:
         f"    {results['command']}",
         "",
         head,
-        "|---:|" + "---:|" * (2 * len(METRICS) + 1) + ":---:|",
+        "|---:|" + "---:|" * (2 * len(METRICS) + 1) + ":---:|:---|",
     ]
     for k in sorted(pairs, key=int):
         p = pairs[k]
         cells = " | ".join(f"{_fmt(p['ours'][m])} | {_fmt(p['authors'][m])}" for m in METRICS)
-        lines.append(f"| {k} | {cells} | {_fmt(p['wall_s'], 0)} | {'✓' if p['no_worse'] else ''} |")
+        loses = ", ".join(f"{m} {r:.2f}x" for m, r in losing(p["ours"], p["authors"]).items())
+        lines.append(f"| {k} | {cells} | {_fmt(p['wall_s'], 0)} | {'✓' if p['no_worse'] else ''} | {loses} |")
     means = " | ".join(
         f"**{_fmt(s['mean']['ours'][m])}** | **{_fmt(s['mean']['authors'][m])}**" for m in METRICS
     )
-    lines.append(f"| mean | {means} | {_fmt(s['wall_s_mean'], 0)} | {s['no_worse']}/{s['n']} |")
+    lines.append(f"| mean | {means} | {_fmt(s['wall_s_mean'], 0)} | {s['no_worse']}/{s['n']} | |")
     worst = ", ".join(f"{m} {v['ratio']:.2f} (pair {v['pair']})" for m, v in s["max_ratio"].items())
     lines += [
         "",
         f"Ours is no worse than the authors' on all three metrics in **{s['no_worse']} of {s['n']}** pairs. "
         f"Largest ratio ours / authors: {worst}.",
         "",
+        *_baseline_lines(results.get("baseline")),
+        *(
+            [
+                f"![ours / authors per metric and pair]({rel_ratio})",
+                "",
+                "Each point: one metric of one "
+                "pair, ours / the authors' (log scale; above the line at 1 it loses, dashed: 1.15).",
+                "",
+            ]
+            if (rel_ratio := results.get("ratio_plot"))
+            else []
+        ),
         " ".join(f"![affine_rms against {m}]({r})" for m, r in zip(METRICS[1:], rel[:2], strict=True)),
         "",
         "Each grey line joins the authors' result of a pair to ours (numbered).",
@@ -374,6 +484,23 @@ def markdown(results: dict[str, Any], images: list[Path], doc_dir: Path) -> str:
         *(f"![contact sheet]({r})" for r in rel[2:]),
     ]
     return "\n".join(lines)
+
+
+def _baseline_lines(b: dict[str, Any] | None) -> list[str]:
+    if not b:
+        return []
+    ratio = " / ".join(f"{b['ratio'][m]:.3f}" for m in METRICS)
+    means = " / ".join(f"{b['mean'][m]:.2f}" for m in METRICS)
+    worse = "; ".join(f"{m}: {', '.join(v)}" for m, v in b["worse_5pct"].items() if v) or "none"
+    speed = ""
+    if b["speedup"]:
+        speed = f", {b['speedup']:.2f}x as fast (baseline {b['wall_s_mean']:.0f} s a pair)"
+    return [
+        f"Against the pinned baseline `{b['json']}` (commit `{b['commit'][:10]}`, {b['n']} pairs: "
+        f"{means}, no worse on all three in {b['no_worse']}): means x{ratio}{speed}. "
+        f"Pairs over 5% worse than the baseline: {worse}.",
+        "",
+    ]
 
 
 def update_doc(doc: Path, section: str, name: str = "quality") -> None:
@@ -421,6 +548,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
     p.add_argument("--no-run", action="store_true", help="only score and document existing outputs")
     p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="a pinned earlier results file of this benchmark to compare the means against "
+        "(e.g. benchmarks/results/quality_baseline.json)",
+    )
+    p.add_argument(
+        "--process",
+        action="store_true",
+        help="run each pair as a fresh `python -m dpst` process and time it from start to the written "
+        "file (else in this process, the network loaded once)",
+    )
+    p.add_argument(
         "--no-sheets", action="store_true", help="no contact sheets (they show the example photos)"
     )
     return p
@@ -449,8 +590,12 @@ def main(argv: list[str] | None = None) -> int:
             date=datetime.date.today().isoformat(),
             json=str(args.json),
         )
-        write_json(args.json, results)
+        if args.baseline is not None:
+            results["baseline"] = against_baseline(results["pairs"], args.baseline)
         img = args.doc.parent / "img"
+        plot = ratio_plot(results["pairs"], img / f"{args.doc.stem}_ratios.png")
+        results["ratio_plot"] = os.path.relpath(plot, args.doc.parent)
+        write_json(args.json, results)
         images = [scatter(results["pairs"], m, img / f"{args.doc.stem}_{m}.png") for m in METRICS[1:]]
         if not args.no_sheets:
             images += sheets(results["pairs"], args.pairs, args.out, img, args.doc.stem)

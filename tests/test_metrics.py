@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -296,3 +297,32 @@ def test_score_reads_every_mode_as_dpst_does(tmp_path, mode):
     from_array = metrics.score(c, c, seen, gram=False)
     for k, v in from_array.items():
         assert from_file[k] == pytest.approx(v, rel=1e-5), k
+
+
+def test_losing_names_the_worse_metrics_worst_first():
+    ours = {"affine_rms": 1.0, "style_swd": 6.0, "style_gram": 44.0}
+    authors = {"affine_rms": 2.0, "style_swd": 5.0, "style_gram": 30.0}
+    assert metrics.ratios(ours, authors) == pytest.approx(
+        {"affine_rms": 0.5, "style_swd": 1.2, "style_gram": 44 / 30}
+    )
+    assert list(metrics.losing(ours, authors)) == ["style_gram", "style_swd"]
+    assert metrics.verdict(ours, authors, "the authors") == (
+        "worse than the authors on style_gram (1.47x), style_swd (1.20x)"
+    )
+    assert metrics.verdict(authors, authors) == "no worse than the reference on all 3 metrics"
+
+
+def test_score_against_another_result_says_where_it_loses(tmp_path, capsys):
+    from dpst.cli import main
+
+    c, s = smooth_image(40, 48, seed=0), smooth_image(40, 48, seed=1)
+    paths = [_save8(tmp_path / "c.png", c), _save8(tmp_path / "s.png", s)]
+    good = _save8(tmp_path / "good.png", 0.5 * c + 0.5 * s)  # smooth: photorealistic
+    bad = _save8(tmp_path / "bad.png", np.clip(c + 0.3 * noise_image(40, 48, seed=2) - 0.15, 0, 1))
+    assert main(["score", *map(str, paths), str(bad), "--no-gram", "--against", str(good)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("affine_rms") and out[0].endswith("worse")
+    assert out[-1].startswith(f"worse than {good} on affine_rms (")
+    assert main(["score", *map(str, paths), str(good), "--no-gram", "--against", str(good), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["ratio"] == {"affine_rms": 1.0, "style_swd": 1.0}

@@ -21,7 +21,7 @@ from . import io
 from .config import Config
 from .neural.lbfgs import Interrupted, Progress, run_lbfgs
 from .neural.objective import Objective, style_targets
-from .neural.vgg import VGGFeatures, convert_state_dict, load_weights
+from .neural.vgg import VGGFeatures, compute_dtype, convert_state_dict, load_weights
 from .ops.colour import region_colour_transfer
 from .ops.guided import affine_projection, guided_filter, refine_detail
 from .ops.laplacian import LaplacianTerm, matting_laplacian
@@ -310,8 +310,11 @@ class Stylizer:
     def objective(self, pair: Pair, cfg: Config | None = None) -> Objective:
         """The objective at the pair's size; the style's Gram matrices come from a small cache, so a
         Stylizer restyling many photos in one look computes them once per size."""
+        cfg = cfg or self.config
         content, style = to_tensor(pair.content, self.device), to_tensor(pair.style, self.device)
+        dtype = compute_dtype(cfg.precision, self.device)
         key = (
+            dtype,
             hashlib.sha1(pair.style.tobytes()).hexdigest(),
             pair.style.shape,
             hashlib.sha1(pair.style_labels.tobytes()).hexdigest(),
@@ -320,11 +323,18 @@ class Stylizer:
         if key not in self._targets:
             if len(self._targets) >= _TARGET_CACHE:
                 self._targets.pop(next(iter(self._targets)))
-            self._targets[key] = style_targets(self.net, style, pair.style_labels, pair.ids)
+            self._targets[key] = style_targets(self.net, style, pair.style_labels, pair.ids, dtype)
         targets = self._targets[key]
-        layers = (cfg or self.config).layer_weights()
         return Objective(
-            self.net, content, style, pair.content_labels, pair.style_labels, pair.ids, targets, layers
+            self.net,
+            content,
+            style,
+            pair.content_labels,
+            pair.style_labels,
+            pair.ids,
+            targets,
+            cfg.layer_weights(),
+            dtype,
         )
 
     def finish(self, pair: Pair, x: torch.Tensor, cfg: Config) -> np.ndarray:

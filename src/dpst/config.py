@@ -36,8 +36,8 @@ class Config:
     iterations: int = field(
         default=0, metadata={"help": "L-BFGS steps of *both* stages (the paper: 1000); 0 = per stage:"}
     )
-    stage1_iterations: int = field(default=150, metadata={"help": "steps of stage 1 (at --stage1-size)"})
-    stage2_iterations: int = field(default=45, metadata={"help": "steps of stage 2 (at --size)"})
+    stage1_iterations: int = field(default=100, metadata={"help": "steps of stage 1 (at --stage1-size)"})
+    stage2_iterations: int = field(default=30, metadata={"help": "steps of stage 2 (at --size)"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
         default="distribution",
@@ -51,7 +51,7 @@ class Config:
     history: int = field(default=50, metadata={"help": "L-BFGS history size"})
     # loss weights (relative-error losses, see dpst.losses)
     content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
-    style_weight: float = field(default=10.0, metadata={"help": "weight of the style term"})
+    style_weight: float = field(default=13.0, metadata={"help": "weight of the style term"})
     style_layers: str = field(
         default="1,1,1,1,1",
         metadata={"help": "relative weights of the style layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"},
@@ -121,6 +121,15 @@ class Config:
     refine_detail: bool = field(default=False, metadata={"help": "add back the content's fine detail"})
     # runtime
     device: str = field(default="auto", metadata={"help": "auto|cpu|cuda|mps"})
+    precision: str = field(
+        default="auto",
+        metadata={
+            "help": "precision of the VGG-19 passes: auto (bfloat16 where the CPU or GPU has fast "
+            "bfloat16, else float32; losses are always float32), float32 or bfloat16 "
+            "(docs/benchmarks.md)",
+            "choices": ("auto", "float32", "bfloat16"),
+        },
+    )
     weights: str = field(
         default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"}
     )
@@ -173,7 +182,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stage2_iterations": 30,
         "filter": False,
     },
-    # the defaults: 150 steps at 256 px, 45 steps at 512 px, carried to the photo's full size
+    # the defaults: 100 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
+    # carried to the photo's full size
     "default": {},
     # stage 2 at 700 px with 10x the style weight, the filter's edge at 0.005, then two passes of the
     # local affine projection: over pairs 1-20 the same photorealism, closer colours, texture mixed,

@@ -43,7 +43,6 @@ GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 MIN_PIXELS = 200  # a label smaller than this (in output or style) is left out of the style metrics
 
 
-
 # ---------------------------------------------------------------------------------------------------
 # affine_rms
 
@@ -85,8 +84,6 @@ def affine_rms(content: np.ndarray, output: np.ndarray, radius: int = 1, eps: fl
 
 # ---------------------------------------------------------------------------------------------------
 # style_swd
-
-
 
 
 def sliced_w1(a: np.ndarray, b: np.ndarray, n_proj: int = 64, n_pts: int = 4096, seed: int = 0) -> float:
@@ -260,6 +257,25 @@ def score(
     if gram:
         result["style_gram"] = style_gram(o, s, out_labels, style_labels, net=net)
     return result
+
+
+def ratios(ours: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
+    """ours / reference per metric both have (lower is better, so a ratio above 1 loses)."""
+    return {m: ours[m] / max(reference[m], 1e-12) for m in ours if m in reference}
+
+
+def losing(ours: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
+    """The metrics on which ``ours`` is worse than ``reference``, with their ratio, worst first."""
+    worse = {m: r for m, r in ratios(ours, reference).items() if r > 1}
+    return dict(sorted(worse.items(), key=lambda kv: -kv[1]))
+
+
+def verdict(ours: dict[str, float], reference: dict[str, float], name: str = "the reference") -> str:
+    """One line: which metrics lose to ``reference`` and by how much, or that none does."""
+    worse = losing(ours, reference)
+    if not worse:
+        return f"no worse than {name} on all {len(ratios(ours, reference))} metrics"
+    return f"worse than {name} on " + ", ".join(f"{m} ({r:.2f}x)" for m, r in worse.items())
 
 
 # ---------------------------------------------------------------------------------------------------

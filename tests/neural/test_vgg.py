@@ -109,3 +109,40 @@ def test_real_weights_load(real_weights):
     net = vgg.VGGFeatures(real_weights)
     out = net(torch.rand(1, 3, 32, 32), ["relu5_1"])
     assert out["relu5_1"].shape == (1, 512, 2, 2)
+
+
+def test_compute_dtype_follows_the_precision_asked():
+    cpu = torch.device("cpu")
+    assert vgg.compute_dtype("float32", cpu) == torch.float32
+    assert vgg.compute_dtype("bfloat16", cpu) == torch.bfloat16
+    expected = torch.bfloat16 if vgg.bf16_supported(cpu) else torch.float32
+    assert vgg.compute_dtype("auto", cpu) == expected
+    # no fast bfloat16 on Apple's MPS here: auto keeps float32 there
+    assert vgg.compute_dtype("auto", torch.device("meta")) == torch.float32
+    with pytest.raises(ValueError, match="precision"):
+        vgg.compute_dtype("float16", cpu)
+
+
+def test_bfloat16_features_are_float32_and_close_to_float32_ones():
+    net = vgg.VGGFeatures(vgg.random_weights(0, channels=(16,) * 13))
+    x = torch.rand(1, 3, 40, 52, generator=torch.Generator().manual_seed(1))
+    layers = ["relu1_1", "relu3_1", "relu5_1"]
+    ref = net(x, layers)
+    with vgg.precision(x.device, torch.bfloat16):
+        low = net(x, layers)
+        assert torch.is_autocast_enabled("cpu")
+    assert not torch.is_autocast_enabled("cpu")
+    for name in layers:
+        assert low[name].dtype == torch.float32  # losses never see bfloat16
+        assert not torch.equal(low[name], ref[name])  # the convolutions really ran in bfloat16
+        err = (low[name] - ref[name]).norm() / ref[name].norm()
+        assert err < 0.02, (name, float(err))
+
+
+def test_float32_precision_is_a_no_op():
+    net = vgg.VGGFeatures(vgg.random_weights(0))
+    x = torch.rand(1, 3, 20, 24)
+    with vgg.precision(x.device, torch.float32):
+        assert not torch.is_autocast_enabled("cpu")
+        out = net(x, ["relu2_1"])
+    assert torch.equal(out["relu2_1"], net(x, ["relu2_1"])["relu2_1"])

@@ -9,7 +9,7 @@ import torch
 from ..config import CONTENT_LAYER, STYLE_LAYERS
 from . import losses
 from .guides import one_hot, propagate
-from .vgg import VGGFeatures, layer_sequence
+from .vgg import VGGFeatures, layer_sequence, precision
 
 
 class Objective:
@@ -18,7 +18,8 @@ class Objective:
     content, style: (1, 3, H, W) in [0, 1]; content_labels/style_labels: (H, W) int label maps at the
     same sizes as their photos; ids: the labels taking part (present in both photos).  ``targets``:
     the style's Gram matrices from :func:`style_targets`, when already computed (a cache);
-    layer_weights: {style layer: weight} (default: equal)."""
+    layer_weights: {style layer: weight} (default: equal); dtype: what the network's convolutions
+    run in (targets and every step alike; losses stay float32)."""
 
     def __init__(
         self,
@@ -30,16 +31,20 @@ class Objective:
         ids: Sequence[int],
         targets: dict | None = None,
         layer_weights: dict[str, float] | None = None,
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         self.net = net
+        self.dtype = dtype
         self.layer_weights = layer_weights
         c_masks = propagate(one_hot(content_labels, ids).to(content.device), layer_sequence("relu5_1"))
         self.regions = {name: [losses.region(m) for m in c_masks[name]] for name in STYLE_LAYERS}
         counts = torch.tensor([float((content_labels == k).sum()) for k in ids])
         self.label_weights = (counts / counts.sum()).tolist()
-        with torch.no_grad():
+        with torch.no_grad(), precision(content.device, dtype):
             self.content_target = net(content, [CONTENT_LAYER])[CONTENT_LAYER]
-        self.style_targets = targets if targets is not None else style_targets(net, style, style_labels, ids)
+        if targets is None:
+            targets = style_targets(net, style, style_labels, ids, dtype)
+        self.style_targets = targets
         self.extra: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
 
     def add_term(self, name: str, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -47,16 +52,20 @@ class Objective:
         self.extra[name] = fn
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.net(x, (*STYLE_LAYERS, CONTENT_LAYER))
-        out = {
-            "content": losses.content_loss(feats[CONTENT_LAYER], self.content_target),
-            "style": losses.style_loss(
+        with precision(x.device, self.dtype):
+            feats = self.net(x, (*STYLE_LAYERS, CONTENT_LAYER))
+            # the Gram products too (autocast runs matmuls in self.dtype); their differences to the
+            # float32 targets, and every sum, in float32
+            style = losses.style_loss(
                 {n: feats[n] for n in STYLE_LAYERS},
                 self.regions,
                 self.style_targets,
                 self.label_weights,
                 self.layer_weights,
-            ),
+            )
+        out = {
+            "content": losses.content_loss(feats[CONTENT_LAYER], self.content_target),
+            "style": style,
             "tv": losses.tv_loss(x),
         }
         out.update({name: fn(x) for name, fn in self.extra.items()})
@@ -64,8 +73,16 @@ class Objective:
 
 
 @torch.no_grad()
-def style_targets(net: VGGFeatures, style: torch.Tensor, style_labels, ids: Sequence[int]) -> dict:
+def style_targets(
+    net: VGGFeatures,
+    style: torch.Tensor,
+    style_labels,
+    ids: Sequence[int],
+    dtype: torch.dtype = torch.float32,
+) -> dict:
     """The style photo's masked Gram matrices at every style layer: per layer, a list over ``ids``."""
     s_masks = propagate(one_hot(style_labels, ids).to(style.device), layer_sequence("relu5_1"))
     s_regions = {name: [losses.region(m) for m in s_masks[name]] for name in STYLE_LAYERS}
-    return losses.style_targets(net(style, STYLE_LAYERS), s_regions)
+    with precision(style.device, dtype):
+        feats = net(style, STYLE_LAYERS)
+    return losses.style_targets(feats, s_regions)

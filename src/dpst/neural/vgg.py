@@ -15,6 +15,7 @@ network expects, then the 3×3 convs.  Layers after relu5_1 are never built.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import os
 from collections.abc import Iterable, Mapping
@@ -174,12 +175,46 @@ class VGGFeatures(nn.Module):
             if kind == "conv":
                 x = F.relu(self.convs[name](F.pad(x, (1, 1, 1, 1), mode="reflect")))
                 if name in wanted:
-                    out[name] = x
+                    out[name] = x.float()  # losses in float32 whatever the network ran in
                     if len(out) == len(wanted):
                         break
             else:
                 x = F.max_pool2d(x, 2, ceil_mode=True)
         return out
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bfloat16 convolutions are fast here: CUDA with bf16 support, or a CPU whose oneDNN has
+    native bf16 (AVX-512 BF16 / AMX).  Elsewhere bfloat16 is emulated and slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
+
+
+def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype the network's convolutions run in for ``precision`` (auto: bfloat16 where
+    :func:`bf16_supported`, else float32)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return torch.bfloat16 if bf16_supported(device) else torch.float32
+    return torch.bfloat16 if precision == "bfloat16" else torch.float32
+
+
+def precision(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    """A context in which :class:`VGGFeatures` runs its convolutions in ``dtype`` (autocast; the
+    features it returns are float32, so every loss is computed in float32)."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def random_weights(
