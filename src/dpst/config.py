@@ -51,14 +51,14 @@ class Config:
     history: int = field(default=50, metadata={"help": "L-BFGS history size"})
     # loss weights (relative-error losses, see dpst.losses)
     content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
-    style_weight: float = field(default=13.0, metadata={"help": "weight of the style term"})
+    style_weight: float = field(default=30.0, metadata={"help": "weight of the style term"})
     style_layers: str = field(
         default="1,1,1,1,1",
         metadata={"help": "relative weights of the style layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"},
     )
     tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
     photo_weight: float = field(
-        default=3000.0,
+        default=9000.0,
         metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"},
     )
     stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
@@ -188,7 +188,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # stage 2 at 700 px with 10x the style weight, the filter's edge at 0.005, then two passes of the
     # local affine projection: over pairs 1-20 the same photorealism, closer colours, texture mixed,
     # 1.6x the time (docs/benchmarks.md); meets the photorealism bars on pairs 3, 9, 13
-    "quality": {"size": 700, "style_weight": 100.0, "f_edge": 0.005, "polish": 2},
+    "quality": {"size": 700, "style_weight": 100.0, "photo_weight": 3000.0, "f_edge": 0.005, "polish": 2},
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
     "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "f_edge": 0.01},
 }
