@@ -143,19 +143,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presets", default="fast,default", help="presets to time in full")
     p.add_argument("--paper-steps", type=int, default=5, help="steps per stage of the faithful run (0: skip)")
     p.add_argument("--big", action="store_true", help="also a 12-megapixel photo (default preset)")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (Config.device), every run")
+    p.add_argument("--precision", default="auto", help="auto|float32|bfloat16 (Config.precision), every run")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/speed.json")
     p.add_argument("--doc", type=Path, default=ROOT / "docs/benchmarks.md")
     args = p.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
+    from dpst.config import Config
+
+    base = {"device": args.device, "precision": args.precision}
+    Config(**base)  # a bad --device or --precision ends here, before any run
     records = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in args.ids:
             files = pair_files(args.pairs, i)
-            jobs = [(name, {}) for name in args.presets.split(",")]
+            jobs = [(name, dict(base)) for name in args.presets.split(",")]
             if args.paper_steps:
-                jobs.append(("paper", {"iterations": args.paper_steps}))
+                jobs.append(("paper", {**base, "iterations": args.paper_steps}))
             for name, overrides in jobs:
                 spec = {k: str(v) for k, v in files.items() if k != "authors"}
                 spec.update(preset=name, overrides=overrides, output=f"{tmp}/{name}{i}.png")
@@ -168,15 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             i = args.ids[0]
             files = big_pair(pair_files(args.pairs, i), Path(tmp))
             spec = {k: str(v) for k, v in files.items() if k != "authors"}
-            spec.update(preset="default", overrides={}, output=f"{tmp}/big.png")
+            spec.update(preset="default", overrides=dict(base), output=f"{tmp}/big.png")
             records.append({"name": "default", "pair": f"{i} 12MP", **run(spec)})
             print(table(records[-1:]).splitlines()[-1], flush=True)
-    from dpst.config import Config
-
     command = shlex.join(["python", os.path.relpath(__file__, ROOT), *argv])
     result = {
         "records": records,
-        "machine": machine(Config()),
+        "machine": {**machine(Config(**base)), "precision": args.precision},
         "git": git_commit(),
         "command": command,
         "date": datetime.date.today().isoformat(),
@@ -187,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Speed",
         "",
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']}, "
-        f"{m['torch_threads']} threads, device {m['device']}), "
+        f"{m['torch_threads']} threads, device {m['device']}, precision {m['precision']}), "
         f"commit `{result['git']['commit'][:10]}`, by",
         "",
         f"    {command}",

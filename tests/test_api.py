@@ -242,3 +242,30 @@ def test_distribution_start_is_closer_to_the_style_colours_and_regrained():
     assert np.abs(again - dist).mean() < 0.01
     with pytest.raises(ValueError, match="unknown init"):
         initial_image(pair, "stripes")
+
+
+def _devices() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
+@pytest.mark.parametrize("device", _devices())
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_both_stages_run_on_every_device_here_in_either_precision(device, precision):
+    """The whole pipeline (two stages, Laplacian term, carry, filter) with no tensor left behind on
+    another device; on this CPU-only machine that is the CPU alone, on a GPU machine CUDA too."""
+    cfg = dpst.Config(
+        size=40, stage1_size=32, iterations=4, masks="none", device=device, precision=precision
+    )
+    seen = []
+    s = Stylizer(cfg, weights=random_weights())
+    out = s(photo(48, 64), photo(40, 40, 1), callback=seen.append)
+    assert out.size == (64, 48) and {p.stage for p in seen} == {1, 2}
+    assert all(np.isfinite(p.losses["total"]) for p in seen)
+    first = [p.losses["total"] for p in seen if p.stage == 1]
+    assert first[-1] < first[0]
+    assert next(s.net.parameters()).device.type == device

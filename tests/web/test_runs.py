@@ -12,12 +12,13 @@ from dpst.web.runs import command_line, file_names, make_config, page_words, pre
 
 def test_the_page_shows_each_presets_own_values():
     assert preset_settings("default") == {
-        "style_weight": 10.0,
-        "photo_weight": 3000.0,
+        "style_weight": 30.0,
+        "photo_weight": 9000.0,
         "output_size": 0,
         "size": 512,
     }
     assert preset_settings("fast")["size"] == 256 and preset_settings("quality")["style_weight"] == 100.0
+    assert preset_settings("quality")["photo_weight"] == 3000.0
 
 
 def test_page_values_become_a_config_on_top_of_the_preset():
@@ -48,7 +49,7 @@ def test_messages_name_settings_as_the_page_does():
 
 
 def test_the_command_line_makes_the_same_config():
-    cfg = make_config("fast", {"size": 64, "output_size": 160, "style_weight": 12.5, "photo_weight": 3000})
+    cfg = make_config("fast", {"size": 64, "output_size": 160, "style_weight": 12.5, "photo_weight": 9000})
     line = command_line("my cat.png", "look.jpg", "out.png", "cm.png", "sm.png", "fast", cfg)
     argv = shlex.split(line)
     assert argv[:2] == ["dpst", "my cat.png"] and "--lambda" not in argv  # only what differs
