@@ -188,7 +188,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     # stage 2 at 700 px with 10x the style weight, the filter's edge at 0.005, then two passes of the
     # local affine projection: over pairs 1-20 the same photorealism, closer colours, texture mixed,
     # 1.6x the time (docs/benchmarks.md); meets the photorealism bars on pairs 3, 9, 13
-    "quality": {"size": 700, "style_weight": 100.0, "photo_weight": 3000.0, "f_edge": 0.005, "polish": 2},
+    # (its own steps and lambda: the defaults' 100 / 30 steps and lambda 9000 came later)
+    "quality": {
+        "size": 700,
+        "stage1_iterations": 150,
+        "stage2_iterations": 45,
+        "style_weight": 100.0,
+        "photo_weight": 3000.0,
+        "f_edge": 0.005,
+        "polish": 2,
+    },
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
     "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "f_edge": 0.01},
 }
