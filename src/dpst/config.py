@@ -178,8 +178,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "fast": {
         "size": 256,
         "stage1_size": 160,
-        "stage1_iterations": 60,
-        "stage2_iterations": 30,
+        "stage1_iterations": 30,
+        "stage2_iterations": 15,
         "filter": False,
     },
     # the defaults: 100 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
