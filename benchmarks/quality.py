@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from sheets import contact_sheet  # noqa: E402
 
-from dpst.config import Config  # noqa: E402
+from dpst.config import Config, preset_flags  # noqa: E402
 from dpst.errors import WeightsError  # noqa: E402
 from dpst.metrics import losing, score  # noqa: E402
 
@@ -199,18 +199,8 @@ def cli_command(
     files: dict[str, Path], cfg: Config, out: Path, preset: str, masks: tuple | None
 ) -> list[str]:
     """The ``dpst`` command line of one run: the preset plus every field where ``cfg`` differs from it."""
-    base = Config.preset(preset)
     cmd = [sys.executable, "-m", "dpst", str(files["content"]), str(files["style"]), "-o", str(out)]
-    cmd += ["--preset", preset, "--quiet"]
-    for f in dataclasses.fields(Config):
-        value = getattr(cfg, f.name)
-        if value == getattr(base, f.name):
-            continue
-        flag = "--" + f.metadata.get("flag", f.name.replace("_", "-"))
-        if isinstance(value, bool):
-            cmd.append(flag if value else "--no-" + flag[2:])
-        else:
-            cmd += [flag, str(value)]
+    cmd += ["--preset", preset, "--quiet", *preset_flags(cfg, preset)]
     if masks is not None:
         cmd += ["--content-mask", str(masks[0]), "--style-mask", str(masks[1])]
     return cmd

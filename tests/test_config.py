@@ -78,3 +78,17 @@ def test_good_values_pass_and_integers_are_numbers():
     assert cfg.style_weight == 5 and cfg.size == 32
     for name in PRESETS:
         Config.preset(name)  # every preset is valid
+
+
+def test_preset_flags_are_what_differs_from_the_preset_and_parse_back():
+    from dpst.cli.common import config_from_args
+    from dpst.cli.stylize import build_parser
+    from dpst.config import preset_flags
+
+    cfg = Config.preset("fast", style_weight=12.5, filter=True, device="cpu")
+    flags = preset_flags(cfg, "fast")
+    assert flags == ["--style-weight", "12.5", "--filter", "--device", "cpu"]
+    assert preset_flags(cfg, "fast", skip=("device",)) == flags[:-2]
+    assert preset_flags(Config.preset("fast"), "fast") == []
+    args = build_parser().parse_args(["c.png", "s.png", "-o", "o.png", "--preset", "fast", *flags])
+    assert config_from_args(args) == cfg

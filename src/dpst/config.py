@@ -212,6 +212,23 @@ def flag_name(f: Field) -> str:
     return "--" + f.metadata.get("flag", f.name.replace("_", "-"))
 
 
+def preset_flags(config: Config, preset: str = "default", skip: tuple[str, ...] = ()) -> list[str]:
+    """The command-line flags that turn ``--preset preset`` into ``config``: one per field whose value
+    differs from the preset's (fields named in ``skip`` left out), booleans as ``--x``/``--no-x``."""
+    base = Config.preset(preset)
+    args: list[str] = []
+    for f in fields(Config):
+        value = getattr(config, f.name)
+        if f.name in skip or value == getattr(base, f.name):
+            continue
+        flag = flag_name(f)
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args += [flag, repr(value) if isinstance(value, float) else str(value)]
+    return args
+
+
 # The smallest value each number may take (None: any); "> 0" where 0 itself is refused.
 _LIMITS: dict[str, tuple[float | None, bool]] = {
     "size": (32, False),

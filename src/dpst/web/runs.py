@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, flag_name
+from ..config import Config, flag_name, preset_flags
 
 PAGE_PRESETS = ("fast", "default", "quality")
 # Config field -> its name in the page
@@ -67,17 +67,7 @@ def command_line(
     """The ``dpst`` command that makes the same result from the same files: the preset, then every
     setting that differs from it (device and weights left to the machine it runs on)."""
     args = ["dpst", content, style, "-o", output, "--content-mask", content_mask, "--style-mask", style_mask]
-    args += ["--preset", preset]
-    base = Config.preset(preset)
-    for f in fields(Config):
-        value = getattr(config, f.name)
-        if f.name in ("device", "weights") or value == getattr(base, f.name):
-            continue
-        flag = flag_name(f)
-        if isinstance(value, bool):
-            args.append(flag if value else "--no-" + flag[2:])
-        else:
-            args += [flag, repr(value) if isinstance(value, float) else str(value)]
+    args += ["--preset", preset, *preset_flags(config, preset, skip=("device", "weights"))]
     return shlex.join(args)
 
 
