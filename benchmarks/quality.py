@@ -40,7 +40,7 @@ from sheets import contact_sheet  # noqa: E402
 
 from dpst.config import Config, preset_flags  # noqa: E402
 from dpst.errors import WeightsError  # noqa: E402
-from dpst.metrics import losing, score  # noqa: E402
+from dpst.metrics import losing, ratios, score  # noqa: E402
 
 METRICS = ("affine_rms", "style_swd", "style_gram")
 SHEET_ROWS = 10  # pairs per contact sheet
@@ -285,8 +285,9 @@ def summarise(pairs: dict[str, Any]) -> dict[str, Any]:
         w: {m: float(np.mean([p[w][m] for p in pairs.values()])) for m in METRICS}
         for w in ("ours", "authors")
     }
-    ratios = {m: {k: p["ours"][m] / max(p["authors"][m], 1e-12) for k, p in pairs.items()} for m in METRICS}
-    worst = {m: max(r.items(), key=lambda kv: kv[1]) for m, r in ratios.items()}
+    per_pair = {k: ratios(p["ours"], p["authors"]) for k, p in pairs.items()}
+    ratio = {m: {k: r[m] for k, r in per_pair.items()} for m in METRICS}
+    worst = {m: max(r.items(), key=lambda kv: kv[1]) for m, r in ratio.items()}
     walls = [p["wall_s"] for p in pairs.values() if p["wall_s"] is not None]
     return {
         "mean": mean,
@@ -345,8 +346,9 @@ def ratio_plot(pairs: dict[str, Any], out: Path, bar: float = 1.15) -> Path:
 
     ids = sorted(pairs, key=int)
     fig, ax = plt.subplots(figsize=(8, 3.4), dpi=110)
+    per_pair = {k: ratios(pairs[k]["ours"], pairs[k]["authors"]) for k in ids}
     for j, (m, marker) in enumerate(zip(METRICS, "os^", strict=True)):
-        r = [pairs[k]["ours"][m] / max(pairs[k]["authors"][m], 1e-12) for k in ids]
+        r = [per_pair[k][m] for k in ids]
         ax.scatter(np.arange(len(ids)) + (j - 1) * 0.22, r, marker=marker, s=20, label=m, zorder=2)
     ax.axhline(1.0, color="0.3", lw=0.8)
     ax.axhline(bar, color="0.3", lw=0.8, ls="--")
@@ -381,7 +383,7 @@ def against_baseline(pairs: dict[str, Any], path: Path) -> dict[str, Any]:
         "commit": base.get("git", {}).get("commit", ""),
         "n": len(ids),
         "mean": mean,
-        "ratio": {m: ours[m] / max(mean[m], 1e-12) for m in METRICS},
+        "ratio": ratios(ours, mean),
         "no_worse": sum(bool(base["pairs"][k]["no_worse"]) for k in ids),
         "wall_s_mean": float(np.mean([b for _, b in walls])) if walls else None,
         "speedup": float(np.mean([b for _, b in walls]) / np.mean([a for a, _ in walls])) if walls else None,
