@@ -23,17 +23,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from dpst.web.headless import CHROMIUM_ARGS, chromium_path
+
 HERE = Path(__file__).resolve().parent
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEW = {"width": 1280, "height": 900}
 
 
@@ -90,7 +82,7 @@ def paint(page) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--chromium", default=os.environ.get("DPST_CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument("--chromium", default=chromium_path())
     ap.add_argument("--out", type=Path, default=HERE / "img")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -99,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         proc, url = start_server(Path(tmp))
         try:
-            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+            browser = p.chromium.launch(executable_path=args.chromium, args=list(CHROMIUM_ARGS))
             page = browser.new_page(viewport=VIEW)
             page.goto(url)
             page.wait_for_selector("#content-file input[type=file]", state="attached")

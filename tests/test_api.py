@@ -269,3 +269,76 @@ def test_both_stages_run_on_every_device_here_in_either_precision(device, precis
     first = [p.losses["total"] for p in seen if p.stage == 1]
     assert first[-1] < first[0]
     assert next(s.net.parameters()).device.type == device
+
+
+def test_balanced_lambda_sets_the_photo_term_to_its_share_of_the_style_term():
+    from dpst.api import balanced_lambda
+
+    cfg = dpst.Config(photo_balance=0.5, style_weight=30.0, photo_weight=9000.0)
+    lam = balanced_lambda(style=0.2, photo=0.0005, cfg=cfg)
+    assert lam == pytest.approx(0.5 * 30.0 * 0.2 / 0.0005)  # 6000
+    assert lam * 0.0005 == pytest.approx(0.5 * 30.0 * 0.2)
+    # clipped to 1/4..4x --lambda, and --lambda itself when the photo term is zero or not finite
+    assert balanced_lambda(0.2, 1e-9, cfg) == 4 * 9000.0
+    assert balanced_lambda(1e-9, 0.1, cfg) == 9000.0 / 4
+    assert balanced_lambda(0.2, 0.0, cfg) == 9000.0
+    assert balanced_lambda(float("nan"), 0.1, cfg) == 9000.0
+
+
+def test_photo_balance_changes_the_lambda_of_stage_2_only():
+    seen = []
+    cfg = FAST.updated(iterations=2, stage2=True, photo_weight=100.0, photo_balance=0.5)
+    s = Stylizer(cfg, weights=random_weights())
+    s(photo(48, 64), photo(40, 40, 1), callback=seen.append)
+    assert 25.0 <= s.lambda_used <= 400.0 and s.lambda_used != 100.0
+    # the weighted photo term of stage 2 is the balanced lambda times the unweighted term
+    stage2 = [p for p in seen if p.stage == 2]
+    assert stage2 and all(p.losses["photo"] > 0 for p in stage2)
+    s(photo(48, 64), photo(40, 40, 1), config=cfg.updated(photo_balance=0.0))
+    assert s.lambda_used == 100.0
+
+
+def test_finish_score_weighs_relative_changes_alike():
+    from dpst.api import finish_score
+
+    # the residual counts squared: 10% more of it is worth 20% less texture distance but not 15%,
+    # and 10% less of it is worth 20% more texture distance but not 25%
+    base = finish_score(1.0, 1.0)
+    assert finish_score(1.1, 0.8) < base < finish_score(1.1, 0.85)
+    assert finish_score(0.9, 1.2) < base < finish_score(0.9, 1.25)
+
+
+@pytest.mark.parametrize("favour, kept", [("filter", "filter"), ("no filter", "no filter")])
+def test_f_pick_writes_the_finish_it_keeps(monkeypatch, favour, kept):
+    """With the score rigged for one finish, the result is exactly that finish: the filtered run's
+    (``f_pick`` off) or the unfiltered run's (``--no-filter``)."""
+    import dpst.api
+
+    cfg = FAST.updated(iterations=2, stage2=True, filter=True, f_radius=3, f_pick=True)
+    s = Stylizer(cfg, weights=random_weights())
+    content, style = photo(48, 64), photo(40, 40, 1)
+    reference = {
+        "filter": np.asarray(s(content, style, config=cfg.updated(f_pick=False))),
+        "no filter": np.asarray(s(content, style, config=cfg.updated(filter=False))),
+    }
+    assert not np.array_equal(reference["filter"], reference["no filter"])
+    calls = []
+
+    def rigged(affine, texture):
+        calls.append((affine, texture))
+        return len(calls) if favour == "filter" else -len(calls)  # the filter is scored first
+
+    monkeypatch.setattr(dpst.api, "finish_score", rigged)
+    out = np.asarray(s(content, style))
+    assert len(calls) == 2 and all(a >= 0 and t > 0 for a, t in calls)
+    assert s.finish_used == kept
+    assert np.array_equal(out, reference[kept])
+
+
+def test_f_pick_scores_both_finishes_with_the_runs_own_terms():
+    cfg = FAST.updated(iterations=2, stage2=True, filter=True, f_radius=3, f_pick=True)
+    s = Stylizer(cfg, weights=random_weights())
+    s(photo(48, 64), photo(40, 40, 1))
+    assert s.finish_used in ("filter", "no filter")
+    s(photo(48, 64), photo(40, 40, 1), config=cfg.updated(f_pick=False))
+    assert s.finish_used == "filter"

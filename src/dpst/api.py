@@ -19,6 +19,7 @@ from PIL import Image
 
 from . import io
 from .config import Config
+from .metrics import affine_rms
 from .neural.lbfgs import Interrupted, Progress, run_lbfgs
 from .neural.objective import Objective, style_targets
 from .neural.vgg import VGGFeatures, compute_dtype, convert_state_dict, load_weights
@@ -152,6 +153,10 @@ class Stylizer:
         # which masks the last run or masks() call used: "given", "semantic (...)", "unsupervised", ...
         self.masks_used = ""
         self._current: torch.Tensor | None = None  # the latest result, from stage 1 on (for Ctrl-C)
+        self._objective: Objective | None = None  # the last run's objective at the working size
+        # what the last run chose per photo: lambda of stage 2, and whether the filter was kept
+        self.lambda_used = 0.0
+        self.finish_used = ""
 
     @contextmanager
     def _timed(self, name: str) -> Iterator[None]:
@@ -296,10 +301,16 @@ class Stylizer:
                 ).clamp(0, 1)
                 self._current = x
                 objective = self.objective(pair, cfg)
+        self._objective = objective
         if cfg.stage2 and cfg.steps(2) > 0:
             with self._timed("laplacian"):
                 objective.add_term("photo", photorealism_term(pair.content, self.device))
-            weights["photo"] = cfg.photo_weight
+                weights["photo"] = cfg.photo_weight
+                if cfg.photo_balance > 0:
+                    with torch.no_grad():
+                        start = objective(x)
+                    weights["photo"] = balanced_lambda(float(start["style"]), float(start["photo"]), cfg)
+            self.lambda_used = weights["photo"]
             with self._timed("stage2"):
                 x = run_lbfgs(
                     x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
@@ -357,9 +368,15 @@ class Stylizer:
                 fh, fw = (h, w) if max(h, w) <= cfg.f_size else io.fit_long_side(h, w, cfg.f_size)
                 mid = full_t if (fh, fw) == (h, w) else to_tensor(io.resize(full, fh, fw), self.device)
                 x = _carry(mid, guide, x, cfg).clamp(0, 1)
+        self.finish_used = "carry" if not cfg.filter else "filter"
         if cfg.filter:
             with self._timed("filter"):
-                x = local_affine_filter(x, mid, radius=cfg.f_radius, edge=cfg.f_edge)
+                filtered = local_affine_filter(x, mid, radius=cfg.f_radius, edge=cfg.f_edge)
+                if cfg.f_pick and self._objective is not None:
+                    keep = self._pick_finish(pair, mid, {"filter": filtered, "no filter": x})
+                    self.finish_used = keep
+                    filtered = filtered if keep == "filter" else x
+                x = filtered
             if mid is not full_t:
                 with self._timed("upsample"):
                     x = _carry(full_t, mid, x, cfg)
@@ -369,6 +386,40 @@ class Stylizer:
         if cfg.refine_detail:
             x = refine_detail(x, full_t)
         return to_image(x.clamp(0, 1))
+
+
+    def _pick_finish(self, pair: Pair, guide: torch.Tensor, candidates: dict[str, torch.Tensor]) -> str:
+        """The name of the candidate finish with the lowest :func:`finish_score`: its local-affine
+        residual against the photo ``guide`` (at the candidate's size), times its texture distance to
+        the style (the run's style term, at the working size)."""
+        photo = to_image(guide)
+        h, w = pair.content.shape[:2]
+        scores = {}
+        for name, y in candidates.items():
+            y = y.clamp(0, 1)
+            small = torch.nn.functional.interpolate(y, size=(h, w), mode="area")
+            with torch.no_grad():
+                texture = float(self._objective(small)["style"])
+            scores[name] = finish_score(affine_rms(photo, to_image(y)), texture)
+        return min(scores, key=scores.get)
+
+
+def finish_score(affine: float, texture: float) -> float:
+    """How a finish is judged, lower is better: the local-affine RMS residual squared (photorealism)
+    times the relative Gram distance at the working size (texture).  A product, so that each counts by
+    its relative change; the residual squared because between the two finishes the working-size
+    texture term moves about twice as much as the full-size Gram distance of ``dpst score`` does
+    (pairs 1-20, docs/benchmarks.md "Per pair")."""
+    return affine * affine * texture
+
+
+def balanced_lambda(style: float, photo: float, cfg: Config) -> float:
+    """λ for which ``λ·photo = cfg.photo_balance · style_weight·style`` at the start of stage 2
+    (``style``, ``photo``: the unweighted terms there), clipped to 1/4..4x ``cfg.photo_weight``."""
+    if photo <= 0 or not np.isfinite(photo) or not np.isfinite(style):
+        return cfg.photo_weight
+    lam = cfg.photo_balance * cfg.style_weight * style / photo
+    return float(np.clip(lam, cfg.photo_weight / 4, cfg.photo_weight * 4))
 
 
 def _carry(target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Config) -> torch.Tensor:

@@ -61,6 +61,14 @@ class Config:
         default=9000.0,
         metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"},
     )
+    photo_balance: float = field(
+        default=0.8,
+        metadata={
+            "help": "per photo: set lambda at the start of stage 2 so that the photorealism term is this "
+            "share of the style term (clipped to 1/4..4x --lambda); 0 = --lambda as given "
+            "(docs/benchmarks.md, 'Per pair')"
+        },
+    )
     stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
     # final filter
     filter: bool = field(
@@ -68,6 +76,14 @@ class Config:
         metadata={
             "help": "finish with the reference code's edge-aware local affine filter, at the output "
             "size (docs/photorealism.md)"
+        },
+    )
+    f_pick: bool = field(
+        default=True,
+        metadata={
+            "help": "per photo: measure the result with and without the filter (local-affine residual "
+            "against the photo x texture distance to the style) and keep the better; off = always filter "
+            "(docs/benchmarks.md, 'Per pair')"
         },
     )
     f_radius: int = field(default=15, metadata={"help": "local affine filter radius"})
@@ -181,6 +197,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stage1_iterations": 30,
         "stage2_iterations": 15,
         "filter": False,
+        "photo_balance": 0.0,
     },
     # the defaults: 100 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
     # carried to the photo's full size
@@ -197,9 +214,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "photo_weight": 3000.0,
         "f_edge": 0.005,
         "polish": 2,
+        "photo_balance": 0.0,
+        "f_pick": False,
     },
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
-    "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "f_edge": 0.01},
+    "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "f_edge": 0.01,
+              "photo_balance": 0.0, "f_pick": False},
 }
 
 
@@ -241,6 +261,7 @@ _LIMITS: dict[str, tuple[float | None, bool]] = {
     "style_weight": (0, False),
     "tv_weight": (0, False),
     "photo_weight": (0, False),
+    "photo_balance": (0, False),
     "f_radius": (0, False),
     "f_edge": (0, True),
     "f_size": (32, False),

@@ -22,19 +22,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("DPST_CHROMIUM", "/usr/bin/chromium")
-# Headless and quiet: without the background-networking switches Chromium keeps calling Google's
-# services (updates, safe browsing, sync), which a closed network answers with timeouts.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from dpst.web.headless import CHROMIUM_ARGS, chromium_path
+
+CHROMIUM = chromium_path()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -132,7 +122,7 @@ def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield b
         b.close()
 
