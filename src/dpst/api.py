@@ -19,14 +19,13 @@ from PIL import Image
 
 from . import io
 from .config import Config
-from .metrics import affine_rms
 from .neural.lbfgs import Interrupted, Progress, run_lbfgs
 from .neural.objective import Objective, style_targets
 from .neural.vgg import VGGFeatures, compute_dtype, convert_state_dict, load_weights
 from .ops.colour import region_colour_transfer
 from .ops.guided import affine_projection, guided_filter, refine_detail
 from .ops.laplacian import LaplacianTerm, matting_laplacian
-from .ops.local_affine import local_affine_filter
+from .ops.local_affine import local_affine_filter, local_affine_residual
 from .ops.palette import PALETTE_NAMES, colors_from_labels, labels_from_colors, match_labels, resize_labels
 from .ops.tensor import to_image, to_tensor
 from .ops.upsample import affine_upsample
@@ -192,6 +191,7 @@ class Stylizer:
                 f"{self.config.weights or '(default)'}; make a Stylizer with them"
             )
         self.timings, self._on_phase, self._current = {}, on_phase, None
+        self.lambda_used, self.finish_used, self._objective = 0.0, "", None
         if content_mask is None:
             segment, self.masks_used = self.segmenter(cfg)
         else:
@@ -213,6 +213,19 @@ class Stylizer:
             raise Interrupted(io.resize(image, h, w)) from None
         finally:
             self._on_phase = None
+
+    def chosen(self) -> str:
+        """What the last run chose for its photo (``--photo-balance``, ``--f-pick``), in words."""
+        parts = []
+        if self.lambda_used:
+            parts.append(f"lambda {self.lambda_used:.0f}")
+        if self.finish_used:
+            parts.append(
+                {"filter": "filtered", "no filter": "not filtered (measured better)"}.get(
+                    self.finish_used, self.finish_used
+                )
+            )
+        return ", ".join(parts)
 
     def _latest(self) -> np.ndarray | None:
         return None if self._current is None else to_image(self._current.clamp(0, 1))
@@ -305,16 +318,23 @@ class Stylizer:
         if cfg.stage2 and cfg.steps(2) > 0:
             with self._timed("laplacian"):
                 objective.add_term("photo", photorealism_term(pair.content, self.device))
-                weights["photo"] = cfg.photo_weight
-                if cfg.photo_balance > 0:
-                    with torch.no_grad():
-                        start = objective(x)
-                    weights["photo"] = balanced_lambda(float(start["style"]), float(start["photo"]), cfg)
-            self.lambda_used = weights["photo"]
+            weights["photo"] = cfg.photo_weight
+
+            def balance(start: dict[str, float]) -> None:  # at stage 2's first evaluation
+                weights["photo"] = balanced_lambda(start["style"], start["photo"], cfg)
+
             with self._timed("stage2"):
                 x = run_lbfgs(
-                    x, objective, weights, cfg.steps(2), history=cfg.history, stage=2, callback=callback
+                    x,
+                    objective,
+                    weights,
+                    cfg.steps(2),
+                    history=cfg.history,
+                    stage=2,
+                    callback=callback,
+                    reweigh=balance if cfg.photo_balance > 0 else None,
                 )
+            self.lambda_used = weights["photo"]
             self._current = x
         return x
 
@@ -387,12 +407,10 @@ class Stylizer:
             x = refine_detail(x, full_t)
         return to_image(x.clamp(0, 1))
 
-
     def _pick_finish(self, pair: Pair, guide: torch.Tensor, candidates: dict[str, torch.Tensor]) -> str:
         """The name of the candidate finish with the lowest :func:`finish_score`: its local-affine
         residual against the photo ``guide`` (at the candidate's size), times its texture distance to
         the style (the run's style term, at the working size)."""
-        photo = to_image(guide)
         h, w = pair.content.shape[:2]
         scores = {}
         for name, y in candidates.items():
@@ -400,7 +418,7 @@ class Stylizer:
             small = torch.nn.functional.interpolate(y, size=(h, w), mode="area")
             with torch.no_grad():
                 texture = float(self._objective(small)["style"])
-            scores[name] = finish_score(affine_rms(photo, to_image(y)), texture)
+            scores[name] = finish_score(local_affine_residual(guide, y), texture)
         return min(scores, key=scores.get)
 
 

@@ -213,3 +213,14 @@ def test_strokes_as_masks_and_save_masks_writes_them_completed(tmp_path, pair, c
     # stroke to it: this synthetic photo has no regions to follow)
     assert (done[:, :8] == 0).mean() > 0.9 and (done[:, -8:] == 3).mean() > 0.9
     assert out.is_file()
+
+
+def test_verbose_says_what_was_chosen_for_the_photo(tmp_path, pair, capsys, tiny_weights_file):
+    out = tmp_path / "o.png"
+    argv = [*pair, "-o", out, "--size", "48", "--iterations", "2", "--masks", "none", "--f-radius", "3"]
+    code, err = _run(capsys, [*argv, "-q", "--verbose", "--weights", tiny_weights_file])
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if x.startswith("dpst: for this photo: "))
+    assert "lambda " in line and "filtered" in line
+    code, err = _run(capsys, [*argv, "-q", "--weights", tiny_weights_file])
+    assert code == 0 and "for this photo" not in err

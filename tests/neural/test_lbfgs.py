@@ -66,3 +66,22 @@ def test_a_good_last_step_is_kept():
     result = run_lbfgs(x0, _quadratic(None, seen), {"fit": 1.0}, 4)
     assert torch.equal(result, seen[-1])  # the final evaluated point, the best on a convex bowl
     assert float((result - 0.3).pow(2).sum()) <= min(float((x - 0.3).pow(2).sum()) for x in seen)
+
+
+def test_reweigh_sees_the_start_once_and_its_weights_hold_for_the_run():
+    target = torch.full((1, 3, 4, 4), 0.8)
+    x0 = torch.full((1, 3, 4, 4), 0.3)
+    terms = lambda x: {"a": ((x - target) ** 2).sum(), "b": ((x - 0.2) ** 2).sum()}  # noqa: E731
+    seen, weights = [], {"a": 1.0, "b": 1.0}
+
+    def reweigh(start):
+        seen.append(start)
+        weights["b"] = 0.0  # from the first evaluation on, only "a" counts
+
+    x = run_lbfgs(x0, terms, weights, 20, reweigh=reweigh)
+    assert len(seen) == 1 and set(seen[0]) == {"a", "b"}
+    assert seen[0]["a"] == pytest.approx(48 * 0.25) and seen[0]["b"] == pytest.approx(48 * 0.01)  # at x0
+    # with "b" weighed 0 the result leaves the compromise (0.5, where both weigh 1) toward "a"'s 0.8
+    both = run_lbfgs(x0, terms, {"a": 1.0, "b": 1.0}, 20)
+    assert float(both.mean()) == pytest.approx(0.5, abs=0.01)
+    assert float(x.min()) > 0.7

@@ -58,3 +58,20 @@ def test_local_affine_filter_preserves_a_step_edge() -> None:
     out = torch.linspace(0, 1, 12, dtype=torch.float64).expand(1, 3, 12, 12).contiguous()
     res = local_affine_filter(out, guide, radius=4, edge=0.05)
     assert (res[..., :6].amax() < res[..., 6:].amin()).item()
+
+
+def test_local_affine_residual_is_the_metric_on_tensors() -> None:
+    """Same numbers as dpst.metrics.affine_rms up to the border (clipped windows against reflected)."""
+    from dpst.metrics import affine_rms
+    from dpst.ops.local_affine import local_affine_residual
+
+    rng = np.random.default_rng(0)
+    content = rng.random((40, 50, 3))
+    y = np.clip(content @ rng.random((3, 3)) * 0.7 + 0.1 + 0.05 * rng.random((40, 50, 3)), 0, 1)
+    t = lambda a: torch.from_numpy(a.transpose(2, 0, 1)[None].copy())  # noqa: E731
+    ours = local_affine_residual(t(content), t(y))
+    assert ours == pytest.approx(affine_rms(content, y), rel=0.03)
+    # a global affine map of the photo leaves only the ridge's bias (eps), far below the noisy map's
+    mapped = content @ np.diag([0.5, 0.8, 0.6]) + 0.1
+    assert local_affine_residual(t(content), t(mapped)) == pytest.approx(affine_rms(content, mapped), rel=0.03)
+    assert local_affine_residual(t(content), t(mapped)) < 0.25 * ours

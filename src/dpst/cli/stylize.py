@@ -122,6 +122,8 @@ def run_stylize(argv: Sequence[str]) -> int:
         print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
         return EXIT_INTERRUPTED
     io.save_image(image, output)
+    if args.verbose and stylizer.chosen():
+        print(f"dpst: for this photo: {stylizer.chosen()}", file=sys.stderr)
     if not args.quiet:
         print(f"wrote {output}", file=sys.stderr)
     if look is not None:

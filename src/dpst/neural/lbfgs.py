@@ -53,6 +53,7 @@ def run_lbfgs(
     stage: int = 1,
     callback: Callable[[Progress], None] | None = None,
     blowup: float = 2.0,
+    reweigh: Callable[[dict[str, float]], None] | None = None,
 ) -> torch.Tensor:
     """Minimise Σ_t weights[t]·terms(x)[t] over x = sigmoid(z), starting from x0 (1, 3, H, W).
 
@@ -61,17 +62,23 @@ def run_lbfgs(
     is over ``blowup`` times the best so far (or not finite), the image goes back to the best point
     and the L-BFGS history is dropped.  Returns the best image evaluated (the last step's
     result is evaluated too, with one extra forward pass).  Ctrl-C raises
-    :class:`Interrupted` with the current image."""
+    :class:`Interrupted` with the current image.  ``reweigh``, when given, is called once with the
+    unweighted terms at ``x0`` (the first evaluation) before they are weighed, and may change
+    ``weights`` (a dict) for the whole run: how ``--photo-balance`` sets λ at no extra pass."""
     z = to_logits(x0.detach()).contiguous().requires_grad_(True)
     opt = torch.optim.LBFGS(
         [z], lr=1.0, max_iter=1, history_size=history, tolerance_grad=0.0, tolerance_change=0.0
     )
     last: dict[str, float] = {}
     best: dict[str, object] = {"loss": float("inf"), "z": None}
+    started: list[bool] = []  # non-empty once the first evaluation is done
 
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         values = terms(torch.sigmoid(z))
+        if reweigh is not None and not started:
+            reweigh({k: float(v.detach()) for k, v in values.items()})
+        started.append(True)
         loss = sum(weights[k] * v for k, v in values.items())
         loss.backward()
         last.clear()

@@ -10,13 +10,14 @@ from torch import Tensor
 from ._kernels import (
     _affine_fit,
     _apply_affine,
+    _box_mean,
     _box_sum,
     _check_pair,
     _check_positive_int,
     _check_window,
 )
 
-__all__ = ["local_affine_filter"]
+__all__ = ["local_affine_filter", "local_affine_residual"]
 
 
 def local_affine_filter(
@@ -125,3 +126,17 @@ def _joint_bilateral(coef: Tensor, guide: Tensor, row0: int, rows: int, radius: 
                 num[:, cy, x_lo + dx : x_hi + dx].addcmul_(coef[:, a:b, x_lo:x_hi], wp)
                 den[cy, x_lo + dx : x_hi + dx].add_(wp)
     return num / den
+
+
+def local_affine_residual(guide: Tensor, output: Tensor, radius: int = 1, eps: float = 1e-4) -> float:
+    """RMS residual (0..255) of the best affine fit ``output ≈ A·guide + b`` in each ``(2r+1)^2``
+    window: :func:`dpst.metrics.affine_rms` on tensors, ``var_p − cov_Ipᵀ (cov_I + eps·Id)⁻¹ cov_Ip``
+    per pixel and channel, clipped at 0, averaged, except that windows are clipped at the border
+    (the metric reflects the image there).  ``guide``, ``output``: ``(1, 3, H, W)`` in [0, 1]."""
+    _check_pair(guide, output, "local_affine_residual")
+    a, _ = _affine_fit(guide, output, radius, eps)  # B, C, 3, H, W
+    mean_i, mean_p = _box_mean(guide, radius), _box_mean(output, radius)
+    cov_ip = _box_mean(output[:, :, None] * guide[:, None], radius) - mean_p[:, :, None] * mean_i[:, None]
+    var_p = _box_mean(output * output, radius) - mean_p * mean_p
+    residual = (var_p - (a * cov_ip).sum(2)).clamp_min(0).mean()
+    return float(residual.sqrt() * 255.0)
