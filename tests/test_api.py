@@ -274,15 +274,25 @@ def test_both_stages_run_on_every_device_here_in_either_precision(device, precis
 def test_balanced_lambda_sets_the_photo_term_to_its_share_of_the_style_term():
     from dpst.api import balanced_lambda
 
-    cfg = dpst.Config(photo_balance=0.5, style_weight=30.0, photo_weight=9000.0)
+    cfg = dpst.Config(photo_balance=0.5)  # the default lambda 9000 and style weight 30
     lam = balanced_lambda(style=0.2, photo=0.0005, cfg=cfg)
     assert lam == pytest.approx(0.5 * 30.0 * 0.2 / 0.0005)  # 6000
-    assert lam * 0.0005 == pytest.approx(0.5 * 30.0 * 0.2)
     # clipped to 1/4..4x --lambda, and --lambda itself when the photo term is zero or not finite
     assert balanced_lambda(0.2, 1e-9, cfg) == 4 * 9000.0
     assert balanced_lambda(1e-9, 0.1, cfg) == 9000.0 / 4
     assert balanced_lambda(0.2, 0.0, cfg) == 9000.0
     assert balanced_lambda(float("nan"), 0.1, cfg) == 9000.0
+
+
+def test_lambda_and_style_weight_still_scale_a_balanced_lambda():
+    """A user who lowers --lambda (or raises --style-weight) gets less photorealism relative to the
+    style, photo by photo, as without the balance: the balance does not undo their setting."""
+    from dpst.api import balanced_lambda
+
+    cfg = dpst.Config(photo_balance=0.5)
+    lam = balanced_lambda(0.2, 0.0005, cfg)
+    assert balanced_lambda(0.2, 0.0005, cfg.updated(photo_weight=3000.0)) == pytest.approx(lam / 3)
+    assert balanced_lambda(0.2, 0.0005, cfg.updated(style_weight=90.0)) == pytest.approx(lam)
 
 
 def test_photo_balance_changes_the_lambda_of_stage_2_only():

@@ -431,13 +431,21 @@ def finish_score(affine: float, texture: float) -> float:
     return affine * affine * texture
 
 
+# the λ and style weight that --photo-balance's share is stated at (the defaults)
+_BALANCE_AT = (Config.photo_weight, Config.style_weight)
+
+
 def balanced_lambda(style: float, photo: float, cfg: Config) -> float:
-    """λ for which ``λ·photo = cfg.photo_balance · style_weight·style`` at the start of stage 2
-    (``style``, ``photo``: the unweighted terms there), clipped to 1/4..4x ``cfg.photo_weight``."""
+    """λ of stage 2 under ``--photo-balance``: ``--lambda`` times a factor for this photo, within ¼..4.
+    The factor is 1 when, at the default λ and style weight, the photorealism term is
+    ``cfg.photo_balance`` of the weighted style term at the start of stage 2 (``style``, ``photo``: the
+    unweighted terms there); so with the defaults, ``λ·photo = photo_balance · style_weight · style``.
+    ``--lambda`` and ``--style-weight`` still scale the result as they do without the balance."""
     if photo <= 0 or not np.isfinite(photo) or not np.isfinite(style):
         return cfg.photo_weight
-    lam = cfg.photo_balance * cfg.style_weight * style / photo
-    return float(np.clip(lam, cfg.photo_weight / 4, cfg.photo_weight * 4))
+    lam0, sw0 = _BALANCE_AT
+    factor = cfg.photo_balance * sw0 * style / (photo * lam0)
+    return float(cfg.photo_weight * np.clip(factor, 0.25, 4.0))
 
 
 def _carry(target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Config) -> torch.Tensor:

@@ -64,9 +64,9 @@ class Config:
     photo_balance: float = field(
         default=0.8,
         metadata={
-            "help": "per photo: set lambda at the start of stage 2 so that the photorealism term is this "
-            "share of the style term (clipped to 1/4..4x --lambda); 0 = --lambda as given "
-            "(docs/benchmarks.md, 'Per pair')"
+            "help": "per photo: scale --lambda (within 1/4..4x) so that, at the default lambda and style "
+            "weight, the photorealism term would start stage 2 at this share of the style term; "
+            "0 = --lambda as given (docs/benchmarks.md, 'Per pair')"
         },
     )
     stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
