@@ -56,6 +56,13 @@ def run_pair(pm, files: dict, result_path: Path, smoothness: list[float], size: 
         pm.labels_from_mask(pm.load_rgb(files["style_mask"], size=style.shape[1::-1], nearest=True)),
     )
     row = {"result": metrics(pm, content, style, result, labels, gram), "lut": {}}
+    # the limit of ever larger smoothness: the prior penalises second derivatives, so what it leaves
+    # is the least-squares global affine colour map content -> result
+    rows = np.concatenate([content.reshape(-1, 3), np.ones((h * w, 1))], 1)
+    fit, *_ = np.linalg.lstsq(rows, result.reshape(-1, 3), rcond=None)
+    row["global_affine"] = metrics(
+        pm, content, style, np.clip((rows @ fit).reshape(h, w, 3), 0, 1), labels, gram
+    )
     corner = np.minimum((content.reshape(-1, 3) * (size - 1)).astype(int), size - 2)
     cells = np.bincount(
         (corner[:, 0] * (size - 1) + corner[:, 1]) * (size - 1) + corner[:, 2], minlength=(size - 1) ** 3
@@ -101,11 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         line = "  ".join(
             f"{name} " + " ".join(f"{v:.3g}" for v in m.values())
-            for name, m in [("result", pairs[i]["result"]), *pairs[i]["lut"].items()]
+            for name, m in [
+                ("result", pairs[i]["result"]),
+                ("global affine", pairs[i]["global_affine"]),
+                *pairs[i]["lut"].items(),
+            ]
         )
         print(f"pair {i}: {line}", flush=True)
     names = pairs[a.ids[0]]["result"].keys()
-    mean = {"result": {k: float(np.mean([p["result"][k] for p in pairs.values()])) for k in names}}
+    mean = {
+        name: {k: float(np.mean([p[name][k] for p in pairs.values()])) for k in names}
+        for name in ("result", "global_affine")
+    }
     for s in pairs[a.ids[0]]["lut"]:
         keys = pairs[a.ids[0]]["lut"][s].keys()
         mean[s] = {k: float(np.mean([p["lut"][s][k] for p in pairs.values()])) for k in keys}
