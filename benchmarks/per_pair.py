@@ -65,7 +65,6 @@ def sweep_pair(st: api.Stylizer, i: int, files: dict, cfg: Config, lambdas: list
     for lam in lambdas:
         y = run_lbfgs(x, objective, {**weights, "photo": lam}, cfg.steps(2), history=cfg.history, stage=2)
         for filt in (True, False):
-            st._objective = None  # no pick here: each finish as it is
             image = st.finish(pair, y, cfg.updated(photo_weight=lam, filter=filt, f_pick=False))
             path = out / f"lam{lam:g}_f{int(filt)}" / f"out{i}.png"
             path.parent.mkdir(parents=True, exist_ok=True)

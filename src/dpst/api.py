@@ -391,12 +391,11 @@ class Stylizer:
         self.finish_used = "carry" if not cfg.filter else "filter"
         if cfg.filter:
             with self._timed("filter"):
-                filtered = local_affine_filter(x, mid, radius=cfg.f_radius, edge=cfg.f_edge)
+                finishes = {"filter": local_affine_filter(x, mid, radius=cfg.f_radius, edge=cfg.f_edge)}
                 if cfg.f_pick and self._objective is not None:
-                    keep = self._pick_finish(pair, mid, {"filter": filtered, "no filter": x})
-                    self.finish_used = keep
-                    filtered = filtered if keep == "filter" else x
-                x = filtered
+                    finishes["no filter"] = x
+                    self.finish_used = self._pick_finish(pair, mid, finishes)
+                x = finishes[self.finish_used]
             if mid is not full_t:
                 with self._timed("upsample"):
                     x = _carry(full_t, mid, x, cfg)

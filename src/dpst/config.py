@@ -218,8 +218,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "f_pick": False,
     },
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
-    "paper": {"size": 700, "stage1_size": 0, "iterations": 1000, "init": "noise", "f_edge": 0.01,
-              "photo_balance": 0.0, "f_pick": False},
+    "paper": {
+        "size": 700,
+        "stage1_size": 0,
+        "iterations": 1000,
+        "init": "noise",
+        "f_edge": 0.01,
+        "photo_balance": 0.0,
+        "f_pick": False,
+    },
 }
 
 

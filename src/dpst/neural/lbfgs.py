@@ -71,14 +71,14 @@ def run_lbfgs(
     )
     last: dict[str, float] = {}
     best: dict[str, object] = {"loss": float("inf"), "z": None}
-    started: list[bool] = []  # non-empty once the first evaluation is done
 
     def closure() -> torch.Tensor:
+        nonlocal reweigh
         opt.zero_grad(set_to_none=True)
         values = terms(torch.sigmoid(z))
-        if reweigh is not None and not started:
+        if reweigh is not None:  # the first evaluation only
             reweigh({k: float(v.detach()) for k, v in values.items()})
-        started.append(True)
+            reweigh = None
         loss = sum(weights[k] * v for k, v in values.items())
         loss.backward()
         last.clear()
