@@ -12,7 +12,8 @@ about 10 s per pair instead of 30 s (fast preset).  Measured 2026-11-27: the pro
 
 Designs: ``hand``; ``none`` (each photo one region); ``auto[:key=value,...]`` (``dpst.segment.
 auto_labels`` with those ``SegmentSettings``); ``strokes[:k=2,seed=0,key=value,...]``: the simulated
-user of ``benchmarks/strokes.py`` paints k strokes a region, completed with those ``StrokeSettings``;
+user of ``benchmarks/strokes.py`` paints k strokes a region, completed with those ``StrokeSettings``
+(both photos together, as a run does: ``cross_fusion=0`` completes each alone);
 ``transfer[:regions=K,knn=N]``: an experiment, not in
 dpst: the style photo alone is clustered (k-means, same features as ``auto``) and each cell of the
 content photo takes the label most of its N nearest style cells have, by VGG-19 relu4_1 + relu5_1
@@ -102,7 +103,7 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
         from strokes import drop_blends, simulate_strokes
 
         from dpst.ops.palette import colors_from_labels
-        from dpst.segment.strokes import StrokeSettings, complete_labels
+        from dpst.segment.strokes import StrokeSettings, complete_pair
 
         k, seed = int(kv.pop("k", 2)), int(kv.pop("seed", 0))
         kinds = {f: type(v) for f, v in StrokeSettings().__dict__.items()}
@@ -117,10 +118,8 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
             pair = prepare(c, s, f["content_mask"], f["style_mask"], size=size)
         elif name == "strokes":
             rng = np.random.default_rng(1000 * i + seed)
-            done = [
-                colors_from_labels(complete_labels(photo, simulate_strokes(hd, k, rng), s=settings))
-                for photo, hd in zip((c, s), drop_blends([hc, hs]))
-            ]
+            painted = tuple(simulate_strokes(hd, k, rng) for hd in drop_blends([hc, hs]))
+            done = [colors_from_labels(x) for x in complete_pair(net, c, s, painted, s=settings)]
             pair = prepare(c, s, done[0], done[1], size=size)
         else:
             pair = prepare(c, s, size=size, segment=seg)

@@ -30,7 +30,7 @@ from .ops.palette import PALETTE_NAMES, colors_from_labels, labels_from_colors, 
 from .ops.tensor import to_image, to_tensor
 from .ops.upsample import affine_upsample
 from .resources import check_memory, output_shape
-from .segment import SegmentSettings, StrokeSettings, auto_labels, complete_labels, semantic
+from .segment import SegmentSettings, StrokeSettings, auto_labels, complete_labels, complete_pair, semantic
 
 Callback = Callable[[Progress], None]
 PhaseHook = Callable[[str], None]  # called with each phase's name as it starts
@@ -88,6 +88,21 @@ def mask_labels(
     return resize_labels(labels_from_colors(io.load_mask(mask, what)), *shape), False
 
 
+def pair_labels(
+    content_mask, style_mask, content: np.ndarray, style: np.ndarray, shapes: tuple, net=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label maps at ``shapes`` of both given masks (see :func:`mask_labels`).  When both are strokes
+    and ``net`` (a :class:`dpst.vgg.VGGFeatures`) is given, they are completed together, each photo's
+    strokes also telling the other what its regions look like (:func:`dpst.segment.complete_pair`)."""
+    if net is not None:
+        c_st, s_st = io.load_strokes(content_mask, "content mask"), io.load_strokes(style_mask, "style mask")
+        if c_st is not None and s_st is not None:
+            return complete_pair(net, content, style, (c_st, s_st), shapes)
+    c_lab, _ = mask_labels(content_mask, content, shapes[0], "content mask")
+    s_lab, _ = mask_labels(style_mask, style, shapes[1], "style mask")
+    return c_lab, s_lab
+
+
 Segmenter = Callable[[np.ndarray, np.ndarray, tuple], tuple[np.ndarray, np.ndarray]]
 
 
@@ -98,11 +113,13 @@ def prepare(
     style_mask=None,
     size: int = Config.size,
     segment: Segmenter | None = None,
+    net=None,
 ) -> Pair:
     """Load and resize a pair and its masks; decide which labels take part.
 
     Without masks, ``segment(content_full, style_full, (content_shape, style_shape))`` (when given)
-    returns matched label maps at the working sizes (see :func:`dpst.segment.auto_labels`)."""
+    returns matched label maps at the working sizes (see :func:`dpst.segment.auto_labels`).  With
+    ``net``, strokes on both photos are completed together (:func:`pair_labels`)."""
     if (content_mask is None) != (style_mask is None):
         raise ValueError("give both masks (--content-mask and --style-mask) or neither")
     if size < 32:
@@ -120,8 +137,7 @@ def prepare(
     if content_mask is None:
         c_lab, s_lab = segment(c_full, s_full, (c.shape[:2], s.shape[:2]))
     else:
-        c_lab, _ = mask_labels(content_mask, c_full, c.shape[:2], "content mask")
-        s_lab, _ = mask_labels(style_mask, s_full, s.shape[:2], "style mask")
+        c_lab, s_lab = pair_labels(content_mask, style_mask, c_full, s_full, (c.shape[:2], s.shape[:2]), net)
     ids, missing = match_labels(c_lab, s_lab)
     if missing and content_mask is not None:
         names = ", ".join(PALETTE_NAMES[k] for k in missing)
@@ -198,7 +214,7 @@ class Stylizer:
             segment, self.masks_used = None, "given"
         try:
             with self._timed("prepare"):
-                pair = prepare(content, style, content_mask, style_mask, cfg.size, segment)
+                pair = prepare(content, style, content_mask, style_mask, cfg.size, segment, self.net)
                 check_memory(pair.content_full.shape[:2], cfg)
             torch.manual_seed(cfg.seed)
             x = self.optimise(pair, cfg, callback)
@@ -274,8 +290,7 @@ class Stylizer:
         if (content_mask is None) != (style_mask is None):
             raise ValueError("give both masks (--content-mask and --style-mask) or neither")
         if content_mask is not None:
-            c_lab, _ = mask_labels(content_mask, c, c.shape[:2], "content mask")
-            s_lab, _ = mask_labels(style_mask, s, s.shape[:2], "style mask")
+            c_lab, s_lab = pair_labels(content_mask, style_mask, c, s, (c.shape[:2], s.shape[:2]), self.net)
             self.masks_used = "given"
         else:
             segment, self.masks_used = self.segmenter(cfg)

@@ -7,7 +7,7 @@ from PIL import Image
 import dpst
 from dpst import io
 from dpst.ops.palette import PALETTE, UNLABELLED
-from dpst.segment.strokes import StrokeSettings, complete_labels, random_walker
+from dpst.segment.strokes import StrokeSettings, complete_labels, complete_pair, cross_priors, random_walker
 
 
 def two_halves(h: int = 60, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -131,3 +131,61 @@ def test_a_textured_region_that_shares_its_colour_with_its_neighbour_is_complete
 def test_stroke_settings_are_checked_where_they_are_made(bad):
     with pytest.raises(ValueError, match="StrokeSettings"):
         StrokeSettings(**bad)
+
+
+def test_cross_priors_label_a_cell_by_the_other_photos_strokes():
+    """A style cell that looks like the content's label-3 strokes, and unlike the style's own ones,
+    is given label 3 by the cross prior, though the style's own strokes put it nearer label 2."""
+    rng = np.random.default_rng(0)
+    a, b, c = np.array([0.0, 0.0]), np.array([5.0, 0.0]), np.array([12.0, 0.0])
+    def near(p, n):
+        return p + 0.1 * rng.standard_normal((n, 2))
+
+    content = np.concatenate([near(a, 50), near(b, 50)])
+    style = np.concatenate([near(a, 50), near(c, 25), near(b, 25)])
+    grid = (10, 10)
+    c_st = np.repeat([2, 3], 50).reshape(grid)
+    s_st = np.concatenate([np.full(50, 2), np.full(25, 3), np.full(25, UNLABELLED)]).reshape(grid)
+    s = StrokeSettings()
+    pc, ps = cross_priors([content, style], [grid, grid], [c_st, s_st], s)
+    assert pc.shape == ps.shape == (2, *grid)
+    np.testing.assert_allclose(ps.sum(0), 1.0, atol=1e-5)
+    unpainted = ps.reshape(2, -1)[:, 75:]
+    assert (unpainted[1] > 0.9).all()  # label 3 (index 1), from the content's strokes at b
+    # from the style's strokes alone those cells are nearer label 2's (at a) than label 3's (at c)
+    alone, _ = cross_priors([style, style], [grid, grid], [s_st, s_st], s)
+    assert (alone.reshape(2, -1)[0, 75:] > 0.5).all()
+
+
+def test_complete_pair_without_the_cross_prior_is_each_photo_completed_alone():
+    from dpst.neural.vgg import VGGFeatures, random_weights
+
+    net = VGGFeatures(random_weights(0))
+    photo, truth = two_halves()
+    other, truth2 = two_halves(seed=1)
+    st = (strokes_on(truth, ids=(4, 0)), strokes_on(truth2, ids=(4, 0)))
+    off = StrokeSettings(cross_fusion=0.0)
+    c_lab, s_lab = complete_pair(net, photo, other, st, s=off)
+    np.testing.assert_array_equal(c_lab, complete_labels(photo, st[0], s=off))
+    np.testing.assert_array_equal(s_lab, complete_labels(other, st[1], s=off))
+    # with it (the default), the regions still follow the edge of each photo
+    c_lab, s_lab = complete_pair(net, photo, other, st, shapes=((30, 40), (60, 80)))
+    assert c_lab.shape == (30, 40) and s_lab.shape == (60, 80)
+    assert (c_lab == np.where(truth[::2, ::2] == 0, 4, 0)).mean() > 0.95
+    assert (s_lab == np.where(truth2 == 0, 4, 0)).mean() > 0.97
+
+
+def test_prepare_completes_strokes_on_both_photos_together(tmp_path):
+    from dpst.api import prepare
+    from dpst.neural.vgg import VGGFeatures, random_weights
+
+    net = VGGFeatures(random_weights(0))
+    photo, truth = two_halves()
+    other, truth2 = two_halves(seed=1)
+    st = (strokes_on(truth, ids=(4, 0)), strokes_on(truth2, ids=(4, 0)))
+    masks = [rgba_strokes(x) for x in st]
+    pair = prepare(photo, other, *masks, size=64, net=net)
+    want = complete_pair(net, photo, other, st, (pair.content.shape[:2], pair.style.shape[:2]))
+    np.testing.assert_array_equal(pair.content_labels, want[0])
+    np.testing.assert_array_equal(pair.style_labels, want[1])
+    assert pair.ids == [0, 4]

@@ -4,6 +4,13 @@ pretrained scene parser (:mod:`.semantic`), or completed from a few strokes (:mo
 from __future__ import annotations
 
 from .auto import SegmentSettings, auto_labels, joint_cells
-from .strokes import StrokeSettings, complete_labels
+from .strokes import StrokeSettings, complete_labels, complete_pair
 
-__all__ = ["SegmentSettings", "StrokeSettings", "auto_labels", "complete_labels", "joint_cells"]
+__all__ = [
+    "SegmentSettings",
+    "StrokeSettings",
+    "auto_labels",
+    "complete_labels",
+    "complete_pair",
+    "joint_cells",
+]

@@ -33,6 +33,7 @@ from ..ops.guided import guided_filter
 from ..ops.lab import srgb_to_lab
 from ..ops.palette import UNLABELLED, resize_labels
 from ..ops.tensor import to_tensor
+from .auto import SegmentSettings, joint_cells
 
 
 @dataclass(frozen=True)
@@ -49,17 +50,27 @@ class StrokeSettings:
     samples: int = 400  # stroke pixels per label the prior compares against
     texture_weight: float = 1.0  # weight of local lightness contrast in the prior
     texture_size: int = 3  # window (pixels of the reduced photo) of the local contrast
+    # when both photos are painted: a prior from deep features and the strokes of both photos
+    # (:func:`cross_priors`), fused with this power, the photo's own prior then with ``joint_fusion``
+    cross_fusion: float = 2.0
+    joint_fusion: float = 2.0
+    cross_temperature: float = 1.0
     refine_radius: float = 0.01  # guided-filter radius at full size, as a share of the long side
     refine_eps: float = 1e-3
 
     def __post_init__(self) -> None:
         if self.work_size < 8 or self.texture_size < 1:
             raise ValueError("StrokeSettings: work_size must be >= 8 and texture_size >= 1")
-        for name in ("beta", "edge_texture", "fusion", "prior_weight", "position_weight", "texture_weight"):
+        for name in (
+            "beta", "edge_texture", "fusion", "prior_weight", "position_weight", "texture_weight",
+            "cross_fusion", "joint_fusion",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"StrokeSettings: {name} must be >= 0, got {getattr(self, name)}")
-        if self.temperature <= 0 or self.samples < 1 or self.refine_radius < 0 or self.refine_eps <= 0:
-            raise ValueError("StrokeSettings: temperature, samples and refine_eps must be > 0")
+        if min(self.temperature, self.cross_temperature, self.refine_eps) <= 0 or self.samples < 1:
+            raise ValueError("StrokeSettings: the temperatures, samples and refine_eps must be > 0")
+        if self.refine_radius < 0:
+            raise ValueError("StrokeSettings: refine_radius must be >= 0")
 
 
 def _edge_weights(lab: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -159,21 +170,23 @@ def pixel_features(lab: np.ndarray, s: StrokeSettings) -> np.ndarray:
     return np.concatenate(blocks, -1)
 
 
-def complete_labels(
+def complete_probabilities(
     photo: np.ndarray,
     strokes: np.ndarray,
     shape: tuple[int, int] | None = None,
     s: StrokeSettings = StrokeSettings(),
-) -> np.ndarray:
-    """Full label maps from strokes.  photo: (H, W, 3) float in [0, 1]; strokes: (h, w) int label
-    ids, ``UNLABELLED`` where nothing is painted (any size: resized nearest to the photo's).  Returns
-    (H, W) int64 labels, or at ``shape`` when given; every pixel gets one of the painted labels."""
+    cross: np.ndarray | None = None,
+) -> tuple[list[int], torch.Tensor]:
+    """The painted label ids and (K, H, W) probabilities of each at ``shape`` (the photo's size when
+    not given), from strokes (see :func:`complete_labels`); painted pixels are certain.  ``cross``:
+    (K, h, w) label probabilities of the photo's pixels from the other photo's strokes too
+    (:func:`cross_priors`), fused with the walk and this photo's own prior."""
     ids = sorted(int(k) for k in np.unique(strokes) if k != UNLABELLED)
     if not ids:
         raise ValueError("the strokes image has no stroke: paint at least one region (alpha >= 128)")
     shape = tuple(shape) if shape is not None else photo.shape[:2]
     if len(ids) == 1:
-        return np.full(shape, ids[0], np.int64)
+        return ids, torch.ones(1, *shape)
     small = io.resize_long_side(photo, min(s.work_size, max(photo.shape[:2])))
     seeds = _shrink_strokes(strokes, small.shape[:2])
     lab = srgb_to_lab(small.astype(np.float64))
@@ -184,19 +197,68 @@ def complete_labels(
     if s.fusion > 0 or s.prior_weight > 0:
         prior = appearance_prior(pixel_features(lab, s), seeds, ids, s)
     prob = random_walker(graph, seeds, ids, s.beta, prior, s.prior_weight)
+    use_cross = cross is not None and s.cross_fusion > 0
     if s.fusion > 0:
         # the walk knows where edges are, the prior what a region looks like: a pixel the strokes reach
         # only through a region of another look (a cloud across the sky) takes the label it resembles
-        prob = prob * np.clip(prior, 1e-6, None) ** s.fusion
-        prob = prob / prob.sum(0, keepdims=True)
+        prob = prob * np.clip(prior, 1e-6, None) ** (s.joint_fusion if use_cross else s.fusion)
+    if use_cross:
+        c = torch.from_numpy(np.asarray(cross, np.float32))[None]
+        c = F.interpolate(c, size=small.shape[:2], mode="bilinear", align_corners=False)[0].double().numpy()
+        prob = prob * np.clip(c, 1e-6, None) ** s.cross_fusion
+    prob = prob / prob.sum(0, keepdims=True)
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
-    labels = np.asarray(ids)[guided_filter(to_tensor(guide), up, r, s.refine_eps)[0].argmax(0).numpy()]
-    painted = resize_labels(strokes, *shape)
+    out = guided_filter(to_tensor(guide), up, r, s.refine_eps)[0]
+    painted = torch.from_numpy(resize_labels(strokes, *shape))
     keep = painted != UNLABELLED
-    labels[keep] = painted[keep]
-    return labels.astype(np.int64)
+    for j, k in enumerate(ids):
+        out[j][keep] = (painted[keep] == k).float()
+    return ids, out
+
+
+def complete_labels(
+    photo: np.ndarray,
+    strokes: np.ndarray,
+    shape: tuple[int, int] | None = None,
+    s: StrokeSettings = StrokeSettings(),
+    cross: np.ndarray | None = None,
+) -> np.ndarray:
+    """Full label maps from strokes.  photo: (H, W, 3) float in [0, 1]; strokes: (h, w) int label
+    ids, ``UNLABELLED`` where nothing is painted (any size: resized nearest to the photo's).  Returns
+    (H, W) int64 labels, or at ``shape`` when given; every pixel gets one of the painted labels."""
+    ids, prob = complete_probabilities(photo, strokes, shape, s, cross)
+    return np.asarray(ids)[prob.argmax(0).numpy()].astype(np.int64)
+
+
+def cross_priors(
+    cells: list[np.ndarray], grids: list[tuple[int, int]], strokes: list[np.ndarray], s: StrokeSettings
+) -> list[np.ndarray]:
+    """Label probabilities of every cell of both photos from the strokes of **both**: ``cells`` are
+    the photos' (N, D) cell features of the automatic masks (:func:`dpst.segment.joint_cells`: VGG-19
+    relu3_1/relu4_1, colour, texture, position, standardised per photo, so a night city's lights
+    and a day city's walls can be near), ``grids`` their (gh, gw), ``strokes`` the two stroke maps.
+    Each cell's probability of label k is a softmax of ``-d_k^2 / T`` with d_k the distance to the
+    nearest painted cell of k in either photo.  Returns per photo (K, gh, gw) over that photo's own
+    painted ids (sorted)."""
+    pts, labs = [], []
+    for c, g, st in zip(cells, grids, strokes):
+        small = _shrink_strokes(st, g).ravel()
+        pts.append(c[small != UNLABELLED])
+        labs.append(small[small != UNLABELLED])
+    painted = torch.from_numpy(np.concatenate(pts)).float()
+    lab = np.concatenate(labs)
+    out = []
+    for c, g, st in zip(cells, grids, strokes):
+        ids = sorted(int(k) for k in np.unique(st) if k != UNLABELLED)
+        x = torch.from_numpy(c).float()
+        far = torch.full((len(x),), float("inf"))
+        near = [painted[torch.from_numpy(lab == k)] for k in ids]
+        d2 = torch.stack([torch.cdist(x, p).min(1).values ** 2 if len(p) else far for p in near])
+        d2 = d2 / (d2.min(0).values.mean() + 1e-8)
+        out.append(torch.softmax(-d2 / s.cross_temperature, 0).reshape(len(ids), *g).numpy())
+    return out
 
 
 def _shrink_strokes(strokes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -216,3 +278,26 @@ def _shrink_strokes(strokes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         last = np.r_[pairs[order][1:, 0] != pairs[order][:-1, 0], True]
         out[pairs[order][last, 0]] = pairs[order][last, 1]
     return out.reshape(h, w)
+
+
+def complete_pair(
+    net,
+    content: np.ndarray,
+    style: np.ndarray,
+    strokes: tuple[np.ndarray, np.ndarray],
+    shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
+    s: StrokeSettings = StrokeSettings(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both photos' label maps from strokes on both, completed together: each photo as in
+    :func:`complete_labels`, with the strokes of the other photo also saying what each label looks
+    like (:func:`cross_priors`; net: a :class:`dpst.vgg.VGGFeatures`).  Measured with the proxy of
+    docs/masks.md (2 simulated strokes a region, pairs 1-20): style_swd 7.17 -> 6.88 on seed 0, 8.21 ->
+    7.92 on seed 1 against completing each photo alone."""
+    shapes = shapes or (content.shape[:2], style.shape[:2])
+    cross: list[np.ndarray | None] = [None, None]
+    if s.cross_fusion > 0:
+        cells, grids = joint_cells(net, content, style, SegmentSettings())
+        cross = cross_priors(cells, grids, list(strokes), s)
+    photos = (content, style)
+    c_lab, s_lab = (complete_labels(p, st, sh, s, c) for p, st, sh, c in zip(photos, strokes, shapes, cross))
+    return c_lab, s_lab
