@@ -75,31 +75,25 @@ class Pair:
         return Pair(self.content_full, self.style_full, c, s, c_lab, s_lab, self.ids)
 
 
-def mask_labels(
-    mask, photo: np.ndarray, shape: tuple[int, int], what: str = "mask"
-) -> tuple[np.ndarray, bool]:
-    """Label map at ``shape`` of a mask file or image, and whether it was strokes.  A strokes image
-    (transparent background, see :func:`dpst.io.load_strokes`) is completed into a full mask along
-    ``photo``'s edges (:func:`dpst.segment.complete_labels`); an ordinary mask is decoded and resized
-    nearest."""
-    strokes = io.load_strokes(mask, what)
-    if strokes is not None:
-        return complete_labels(photo, strokes, shape), True
-    return resize_labels(labels_from_colors(io.load_mask(mask, what)), *shape), False
-
-
 def pair_labels(
     content_mask, style_mask, content: np.ndarray, style: np.ndarray, shapes: tuple, net=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Label maps at ``shapes`` of both given masks (see :func:`mask_labels`).  When both are strokes
-    and ``net`` (a :class:`dpst.vgg.VGGFeatures`) is given, they are completed together, each photo's
-    strokes also telling the other what its regions look like (:func:`dpst.segment.complete_pair`)."""
-    if net is not None:
-        c_st, s_st = io.load_strokes(content_mask, "content mask"), io.load_strokes(style_mask, "style mask")
-        if c_st is not None and s_st is not None:
-            return complete_pair(net, content, style, (c_st, s_st), shapes)
-    c_lab, _ = mask_labels(content_mask, content, shapes[0], "content mask")
-    s_lab, _ = mask_labels(style_mask, style, shapes[1], "style mask")
+    """Label maps at ``shapes`` of both given masks.  A strokes image (transparent background, see
+    :func:`dpst.io.load_strokes`) is completed into a full mask along its photo's edges
+    (:func:`dpst.segment.complete_labels`); an ordinary mask is decoded and resized nearest.  When
+    both are strokes and ``net`` (a :class:`dpst.vgg.VGGFeatures`) is given, they are completed
+    together, each photo's strokes also telling the other what its regions look like
+    (:func:`dpst.segment.complete_pair`)."""
+    masks, photos, whats = (content_mask, style_mask), (content, style), ("content mask", "style mask")
+    strokes = [io.load_strokes(m, what) for m, what in zip(masks, whats)]
+    if net is not None and strokes[0] is not None and strokes[1] is not None:
+        return complete_pair(net, content, style, (strokes[0], strokes[1]), shapes)
+    c_lab, s_lab = (
+        complete_labels(photo, st, shape)
+        if st is not None
+        else resize_labels(labels_from_colors(io.load_mask(m, what)), *shape)
+        for m, photo, st, shape, what in zip(masks, photos, strokes, shapes, whats)
+    )
     return c_lab, s_lab
 
 

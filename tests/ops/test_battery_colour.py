@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from dpst.ops.colour import (
@@ -163,14 +163,19 @@ class TestDistributionTransferMap:
 
     @PROPERTY
     @given(seed=st.integers(0, 2**16), uniform=st.booleans())
+    @example(seed=9954, uniform=False)  # the two worst of 7004 examples searched: std off by 5.6%
+    @example(seed=11445, uniform=False)
     def test_property_matches_per_axis_moments(self, seed: int, uniform: bool) -> None:
         # 30 iterations: with 12 (the default) anisotropic clouds are not always converged
-        # (per-axis std off by up to 12%, measured over 40 seeds); with 30, under 3%
+        # (per-axis std off by up to 12%, measured over 40 seeds); with 30, under 3% on those 40, but
+        # at most 5.6% over 7004 examples (every 7th seed of 0..24507, both kinds): the random
+        # rotations leave a finite-sample error that more iterations do not shrink steadily (seed
+        # 9954: 5.6% at 30, 1.4% at 60, 4.6% at 100), hence 8%
         src = cloud(seed, n=1000)
         dst = np.random.default_rng(seed + 1).random((1000, 3)) ** 2 if uniform else cloud(seed + 1, n=1000)
         mapped = distribution_transfer_map(src, dst, iterations=30)(src)
         np.testing.assert_allclose(mapped.mean(0), dst.mean(0), rtol=0, atol=5e-3)
-        np.testing.assert_allclose(mapped.std(0), dst.std(0), rtol=0.05, atol=0)
+        np.testing.assert_allclose(mapped.std(0), dst.std(0), rtol=0.08, atol=0)
         # and more than the first two: each axis's sorted values (its 1-D distribution) come close
         w1 = np.abs(np.sort(mapped, 0) - np.sort(dst, 0)).mean(0)
         assert (w1 < 0.1 * np.abs(np.sort(src, 0) - np.sort(dst, 0)).mean(0) + 5e-3).all()
