@@ -170,23 +170,24 @@ def pixel_features(lab: np.ndarray, s: StrokeSettings) -> np.ndarray:
     return np.concatenate(blocks, -1)
 
 
-def complete_probabilities(
+def complete_labels(
     photo: np.ndarray,
     strokes: np.ndarray,
     shape: tuple[int, int] | None = None,
     s: StrokeSettings = StrokeSettings(),
     cross: np.ndarray | None = None,
-) -> tuple[list[int], torch.Tensor]:
-    """The painted label ids and (K, H, W) probabilities of each at ``shape`` (the photo's size when
-    not given), from strokes (see :func:`complete_labels`); painted pixels are certain.  ``cross``:
-    (K, h, w) label probabilities of the photo's pixels from the other photo's strokes too
+) -> np.ndarray:
+    """Full label maps from strokes.  photo: (H, W, 3) float in [0, 1]; strokes: (h, w) int label
+    ids, ``UNLABELLED`` where nothing is painted (any size: resized nearest to the photo's).  Returns
+    (H, W) int64 labels, or at ``shape`` when given; every pixel gets one of the painted labels.
+    ``cross``: (K, h, w) probabilities of the painted ids from the strokes of both photos
     (:func:`cross_priors`), fused with the walk and this photo's own prior."""
-    ids = sorted(int(k) for k in np.unique(strokes) if k != UNLABELLED)
+    ids = painted_ids(strokes)
     if not ids:
         raise ValueError("the strokes image has no stroke: paint at least one region (alpha >= 128)")
     shape = tuple(shape) if shape is not None else photo.shape[:2]
     if len(ids) == 1:
-        return ids, torch.ones(1, *shape)
+        return np.full(shape, ids[0], np.int64)
     small = io.resize_long_side(photo, min(s.work_size, max(photo.shape[:2])))
     seeds = _shrink_strokes(strokes, small.shape[:2])
     lab = srgb_to_lab(small.astype(np.float64))
@@ -210,26 +211,16 @@ def complete_probabilities(
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
-    out = guided_filter(to_tensor(guide), up, r, s.refine_eps)[0]
-    painted = torch.from_numpy(resize_labels(strokes, *shape))
+    labels = np.asarray(ids)[guided_filter(to_tensor(guide), up, r, s.refine_eps)[0].argmax(0).numpy()]
+    painted = resize_labels(strokes, *shape)
     keep = painted != UNLABELLED
-    for j, k in enumerate(ids):
-        out[j][keep] = (painted[keep] == k).float()
-    return ids, out
+    labels[keep] = painted[keep]
+    return labels.astype(np.int64)
 
 
-def complete_labels(
-    photo: np.ndarray,
-    strokes: np.ndarray,
-    shape: tuple[int, int] | None = None,
-    s: StrokeSettings = StrokeSettings(),
-    cross: np.ndarray | None = None,
-) -> np.ndarray:
-    """Full label maps from strokes.  photo: (H, W, 3) float in [0, 1]; strokes: (h, w) int label
-    ids, ``UNLABELLED`` where nothing is painted (any size: resized nearest to the photo's).  Returns
-    (H, W) int64 labels, or at ``shape`` when given; every pixel gets one of the painted labels."""
-    ids, prob = complete_probabilities(photo, strokes, shape, s, cross)
-    return np.asarray(ids)[prob.argmax(0).numpy()].astype(np.int64)
+def painted_ids(strokes: np.ndarray) -> list[int]:
+    """The label ids painted in a strokes map, sorted."""
+    return sorted(int(k) for k in np.unique(strokes) if k != UNLABELLED)
 
 
 def cross_priors(
@@ -251,7 +242,7 @@ def cross_priors(
     lab = np.concatenate(labs)
     out = []
     for c, g, st in zip(cells, grids, strokes):
-        ids = sorted(int(k) for k in np.unique(st) if k != UNLABELLED)
+        ids = painted_ids(st)
         x = torch.from_numpy(c).float()
         far = torch.full((len(x),), float("inf"))
         near = [painted[torch.from_numpy(lab == k)] for k in ids]
