@@ -7,15 +7,19 @@ against restyling every frame on its own.
 
 Writes benchmarks/results/video.json, docs/img/video_strip_<clip>.png and docs/img/video_warp.png.
 
+Both ways of carrying a shot's look (``--look lut`` and ``--look local``) are measured from the same
+keyframe results.
+
 - warping error (dpst.video.metrics, 0-255 scale) over the frame pairs that do not straddle a cut
-  of tests/video/cuts_by_eye.json, for: dpst video; the reference (the input clip through one LUT
-  fitted to dpst video's output over all frames); and each frame restyled on its own (the first
-  --baseline-frames frames), compared with dpst video on the same pairs;
+  of tests/video/cuts_by_eye.json, for: dpst video; the references (the input clip through one LUT
+  fitted to dpst video's output over all frames, and through one LUT per shot, both encoded like
+  it); and each frame restyled on its own (the first --baseline-frames frames, --baseline-preset),
+  compared with dpst video on the same pairs;
 - style_swd and affine_rms of dpst video's frames (every --score-every-th of each shot, and the
   keyframe) scored with the automatic masks of frame and style, against the keyframe's full result
   scored the same way; all at --score-side px on the long side;
-- render speed: frames per second of the render phase (decode, LUT, encode, audio) after the
-  keyframes.
+- render speed: frames per second after the keyframes (local maps: fitting and tracking; render:
+  decode, LUT, local maps, encode, audio).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from dpst.video import carry, metrics, pipeline  # noqa: E402
 from dpst.video import io as vio  # noqa: E402
 
 CLIPS = ("carphone_pristine.mp4", "bigbuckbunny.mp4", "bikes.mp4")
+LOOKS = ("lut", "local")  # VideoSettings.look: both measured from the same keyframes
 
 
 def style_photo() -> str:
@@ -74,61 +79,105 @@ def truncated(src: Path, n: int, folder: Path) -> Path:
     return vio.write_video(folder / src.name, src, islice(vio.read_frames(src, info), n), short, crf=10)
 
 
-def run_clip(name: str, args, stylizer: Stylizer, folder: Path) -> dict:
+def reference(clip: Path, info, inputs, outputs, shots, folder: Path, tag: str) -> tuple[list, list]:
+    """The input through one LUT fitted to ``outputs`` over all frames, and through one LUT per shot
+    (each fitted to that shot's outputs), both H.264-encoded like dpst video's output."""
+
+    def fit(a, b):
+        step = max(1, len(a) // 40)
+        return carry.dense_table(
+            fit_table(
+                np.stack(a[::step])[:, ::2, ::2] / 255.0,
+                np.stack(b[::step])[:, ::2, ::2] / 255.0,
+                33,
+                1e-4,
+                0.1,
+            )
+        )
+
+    one = fit(inputs, outputs)
+    per_shot = {s.start: fit(inputs[s.start : s.end], outputs[s.start : s.end]) for s in shots}
+    plain, by_shot = [], []
+    for t, f in enumerate(inputs):
+        plain.append(carry.apply_dense(one, f))
+        by_shot.append(carry.apply_dense(per_shot[max(k for k in per_shot if k <= t)], f))
+    pts = [p for p, _ in vio.read_frames(clip, info)]
+    out = []
+    for name, frames in (("ref", plain), ("refshot", by_shot)):
+        path = vio.write_video(folder / f"{name}_{tag}_{clip.name}", clip, iter(list(zip(pts, frames))), info)
+        out.append([f for _, f in vio.read_frames(path)])
+    return out[0], out[1]
+
+
+def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Path) -> dict:
     clip = truncated(clip_dir() / name, args.max_frames, folder)
     info = vio.probe(clip)
     inputs = [f for _, f in vio.read_frames(clip, info)]
     t0 = time.perf_counter()
-    shots = pipeline.find_shots(clip, info)
+    shots = pipeline.find_shots(clip, info, pipeline.VideoSettings(look="local"))
     pipeline.stylise_keyframes(shots, args.style, stylizer)
     t1 = time.perf_counter()
-    out = pipeline.render(clip, folder / f"out_{name}", info, shots)
-    t2 = time.perf_counter()
-    outputs = [f for _, f in vio.read_frames(out)]
     cuts = [c for c in CUTS_BY_EYE[name] if c < len(inputs)]
     fl = metrics.flows(inputs, cuts)
-    e_ours = metrics.warping_errors(outputs, fl)
-    step = max(1, len(inputs) // 40)
-    table = fit_table(
-        np.stack(inputs[::step])[:, ::2, ::2] / 255.0,
-        np.stack(outputs[::step])[:, ::2, ::2] / 255.0,
-        33,
-        1e-4,
-        0.1,
-    )
-    dense = carry.dense_table(table)
-    plain = [carry.apply_dense(dense, f) for f in inputs]
-    # encoded like dpst video's output (H.264, same settings), so both carry the same coding noise
-    pts = [p for p, _ in vio.read_frames(clip, info)]
-    ref_clip = vio.write_video(folder / f"ref_{name}", clip, iter(list(zip(pts, plain))), info)
-    reference = [f for _, f in vio.read_frames(ref_clip)]
-    e_ref = metrics.warping_errors(reference, fl)
-    e_plain = metrics.warping_errors(plain, fl)
     nb = min(args.baseline_frames, len(inputs))
     t3 = time.perf_counter()
-    per_frame = [np.asarray(stylizer(f, args.style)) for f in inputs[:nb]]
+    per_frame = [np.asarray(baseline(f, args.style)) for f in inputs[:nb]]
     t4 = time.perf_counter()
     e_base = metrics.warping_errors(per_frame, fl[: nb - 1])
-    styles = []
-    for k, shot in enumerate(shots):
-        key = region_scores(stylizer, shot.keyframe, shot.result, args.style, args.score_side)
-        picks = sorted({*range(shot.start, shot.end, args.score_every), shot.key})
-        frames = [region_scores(stylizer, inputs[t], outputs[t], args.style, args.score_side) for t in picks]
-        styles.append(
-            {
-                "shot": k + 1,
-                "frames": [shot.start, shot.end - 1],
-                "keyframe": shot.key,
-                "scored": picks,
-                "keyframe_full_result": key,
-                "frames_mean": {
-                    m: float(np.mean([f[m] for f in frames])) for m in ("style_swd", "affine_rms")
-                },
-                "frames_max": {m: float(np.max([f[m] for f in frames])) for m in ("style_swd", "affine_rms")},
-            }
-        )
-    strip(name, inputs, per_frame, outputs, nb)
     mean = lambda e: float(np.nanmean(e))  # noqa: E731
+    looks, outs = {}, {}
+    for look in LOOKS:
+        for shot in shots:
+            shot.local = None
+        t5 = time.perf_counter()
+        pipeline.carry_local(shots, pipeline.VideoSettings(look=look))
+        t6 = time.perf_counter()
+        out = pipeline.render(clip, folder / f"out_{look}_{name}", info, shots)
+        t7 = time.perf_counter()
+        outputs = outs[look] = [f for _, f in vio.read_frames(out)]
+        e_ours = metrics.warping_errors(outputs, fl)
+        ref, ref_shot = reference(clip, info, inputs, outputs, shots, folder, look)
+        e_ref, e_shot = metrics.warping_errors(ref, fl), metrics.warping_errors(ref_shot, fl)
+        styles = []
+        for k, shot in enumerate(shots):
+            key = region_scores(stylizer, shot.keyframe, shot.result, args.style, args.score_side)
+            picks = sorted({*range(shot.start, shot.end, args.score_every), shot.key})
+            frames = [
+                region_scores(stylizer, inputs[t], outputs[t], args.style, args.score_side) for t in picks
+            ]
+            styles.append(
+                {
+                    "shot": k + 1,
+                    "frames": [shot.start, shot.end - 1],
+                    "keyframe": shot.key,
+                    "scored": picks,
+                    "keyframe_full_result": key,
+                    "frames_mean": {
+                        m: float(np.mean([f[m] for f in frames])) for m in ("style_swd", "affine_rms")
+                    },
+                    "frames_max": {
+                        m: float(np.max([f[m] for f in frames])) for m in ("style_swd", "affine_rms")
+                    },
+                }
+            )
+        looks[look] = {
+            "warping_error": {
+                "dpst_video": mean(e_ours),
+                "reference_lut": mean(e_ref),
+                "ratio_to_reference": mean(e_ours) / mean(e_ref),
+                "reference_lut_per_shot": mean(e_shot),
+                "ratio_to_reference_per_shot": mean(e_ours) / mean(e_shot),
+            },
+            "per_frame_baseline": {
+                "dpst_video_same_pairs": mean(e_ours[: nb - 1]),
+                "ratio": mean(e_ours[: nb - 1]) / mean(e_base),
+            },
+            "style": styles,
+            "seconds": {"local_maps": t6 - t5, "render": t7 - t6},
+            "render_fps": len(inputs) / (t7 - t5),
+            "per_pair": {"dpst_video": e_ours.tolist(), "reference_lut": e_ref.tolist()},
+        }
+    strip(name, inputs, per_frame, outs, nb)
     return {
         "clip": name,
         "frames": len(inputs),
@@ -136,41 +185,30 @@ def run_clip(name: str, args, stylizer: Stylizer, folder: Path) -> dict:
         "shots_found": len(shots),
         "cuts_by_eye": cuts,
         "cuts_found": [s.start for s in shots[1:]],
-        "warping_error": {
-            "dpst_video": mean(e_ours),
-            "reference_lut": mean(e_ref),
-            "ratio_to_reference": mean(e_ours) / mean(e_ref),
-            "reference_lut_not_encoded": mean(e_plain),
-        },
+        "seconds_shots_and_keyframes": t1 - t0,
         "per_frame_baseline": {
             "frames": nb,
+            "preset": args.baseline_preset,
             "warping_error": mean(e_base),
-            "dpst_video_same_pairs": mean(e_ours[: nb - 1]),
-            "ratio": mean(e_ours[: nb - 1]) / mean(e_base),
             "seconds_per_frame": (t4 - t3) / max(nb, 1),
+            "per_pair": e_base.tolist(),
         },
-        "style": styles,
-        "seconds": {"shots_and_keyframes": t1 - t0, "render": t2 - t1},
-        "render_fps": len(inputs) / (t2 - t1),
-        "per_pair": {
-            "dpst_video": e_ours.tolist(),
-            "reference_lut": e_ref.tolist(),
-            "per_frame": e_base.tolist(),
-        },
+        "looks": looks,
     }
 
 
-def strip(name, inputs, per_frame, outputs, nb) -> None:
-    """input | per-frame | dpst video, every 10th frame of the per-frame window (rows)."""
+def strip(name, inputs, per_frame, outs, nb) -> None:
+    """input | per-frame | dpst video --look lut | --look local, every 10th frame of the per-frame
+    window (rows)."""
     from PIL import Image
 
     picks = list(range(0, nb, 10)) or [0]
     h, w = inputs[0].shape[:2]
     scale = min(1.0, 320 / w)
     tw, th = round(w * scale), round(h * scale)
-    sheet = Image.new("RGB", (3 * tw + 8, len(picks) * (th + 4)), "white")
+    sheet = Image.new("RGB", (4 * tw + 12, len(picks) * (th + 4)), "white")
     for r, t in enumerate(picks):
-        for c, im in enumerate((inputs[t], per_frame[t], outputs[t])):
+        for c, im in enumerate((inputs[t], per_frame[t], *(outs[k][t] for k in LOOKS))):
             sheet.paste(Image.fromarray(im).resize((tw, th)), (c * (tw + 4), r * (th + 4)))
     sheet.save(ROOT / "docs" / "img" / f"video_strip_{Path(name).stem}.png")
 
@@ -183,12 +221,18 @@ def plot(results: list[dict]) -> None:
 
     fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.6 * len(results)), squeeze=False)
     for ax, r in zip(axes[:, 0], results):
-        pp = r["per_pair"]
-        ax.plot(range(1, len(pp["dpst_video"]) + 1), pp["dpst_video"], label="dpst video")
+        for look in LOOKS:
+            pp = r["looks"][look]["per_pair"]
+            ax.plot(range(1, len(pp["dpst_video"]) + 1), pp["dpst_video"], label=f"dpst video --look {look}")
+        pp = r["looks"]["local"]["per_pair"]
         ax.plot(
-            range(1, len(pp["reference_lut"]) + 1), pp["reference_lut"], "--", label="reference (one LUT)"
+            range(1, len(pp["reference_lut"]) + 1),
+            pp["reference_lut"],
+            "--",
+            label="reference (one LUT, local)",
         )
-        ax.plot(range(1, len(pp["per_frame"]) + 1), pp["per_frame"], "o-", label="each frame on its own")
+        base = r["per_frame_baseline"]["per_pair"]
+        ax.plot(range(1, len(base) + 1), base, "o-", ms=3, label="each frame on its own")
         for c in r["cuts_by_eye"]:
             ax.axvline(c, color="grey", lw=0.5)
         ax.set_title(r["clip"], fontsize=9)
@@ -205,6 +249,7 @@ def main() -> None:
     p.add_argument("--preset", default="default")
     p.add_argument("--size", type=int, default=0, help="override the preset's working size")
     p.add_argument("--baseline-frames", type=int, default=30)
+    p.add_argument("--baseline-preset", default="fast", help="preset of the frames restyled on their own")
     p.add_argument("--max-frames", type=int, default=0, help="use only the first N frames of each clip")
     p.add_argument("--score-every", type=int, default=10)
     p.add_argument("--score-side", type=int, default=320)
@@ -213,12 +258,16 @@ def main() -> None:
     args.style = style_photo()
     cfg = Config.preset(args.preset, **({"size": args.size} if args.size else {}))
     stylizer = Stylizer(cfg)
+    baseline = Stylizer(Config.preset(args.baseline_preset, **({"size": args.size} if args.size else {})))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.clips:
             t = time.perf_counter()
-            results.append(run_clip(name, args, stylizer, Path(tmp)))
-            summary = {k: v for k, v in results[-1].items() if k != "per_pair"}
+            results.append(run_clip(name, args, stylizer, baseline, Path(tmp)))
+            summary = {
+                look: {k: v for k, v in r.items() if k != "per_pair"}
+                for look, r in results[-1]["looks"].items()
+            }
             print(f"{name}: {time.perf_counter() - t:.0f} s", json.dumps(summary), flush=True)
             write(args, cfg, results)  # after each clip, so a cut-short run keeps what it measured
 
@@ -229,7 +278,7 @@ def write(args, cfg: Config, results: list[dict]) -> None:
     out = {
         "command": "python benchmarks/video.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-        f"{load[0]:.1f} (shared with another job)",
+        f"{load[0]:.1f} at the end",
         "style": "scikit-image rocket.jpg",
         "preset": args.preset,
         "size": cfg.size,

@@ -1,7 +1,8 @@
 """``dpst video IN STYLE -o OUT``: restyle a clip, stable in time (docs/video.md).
 
 Each shot's middle frame is restyled with the full method, and the shot's look is carried to all its
-frames as a 3D LUT fitted to that result.  Ctrl-C while the frames are written leaves a playable
+frames as a 3D LUT fitted to that result, with local colour maps that follow the scene along optical
+flow (``--look local``, the default).  Ctrl-C while the frames are written leaves a playable
 OUT with the frames done (exit 130); before that (finding the shots, restyling keyframes) nothing is
 written.
 """
@@ -18,7 +19,7 @@ from .. import io
 from ..api import Stylizer
 from ..neural.lbfgs import Interrupted
 from ..video import io as vio
-from ..video.pipeline import VideoProgress, VideoSettings, find_shots, render, stylise_keyframes
+from ..video.pipeline import VideoProgress, VideoSettings, carry_local, find_shots, render, stylise_keyframes
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
@@ -34,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
         prog="dpst video",
         description="Restyle a clip in the look of STYLE, stable in time: hard cuts start a new shot; each "
-        "shot's middle frame is restyled with the full method and its look (a 3D LUT) carried to every "
-        "frame of the shot. H.264 out, with the clip's frame rate, timestamps, pixel aspect, colour tags "
-        "and audio.",
+        "shot's middle frame is restyled with the full method and its look (a 3D LUT and local colour "
+        "maps that follow the scene) carried to every frame of the shot. H.264 out, with the clip's "
+        "frame rate, timestamps, pixel aspect, colour tags and audio.",
     )
     p.add_argument("input", metavar="IN", help="the clip (any format PyAV/ffmpeg reads)")
     p.add_argument("style", help="the reference photo whose look to take")
@@ -138,6 +139,7 @@ def run_video(argv: Sequence[str]) -> int:
             )
         finally:
             step_bar.close()
+        carry_local(shots, settings)
         render(args.input, output, info, shots, settings, bars)
     except (Interrupted, KeyboardInterrupt):
         bars.close()

@@ -2,8 +2,9 @@
 Temporal Consistency" (ECCV 2018), eq. 8.
 
 Optical flow is computed between consecutive *input* frames (OpenCV's DIS flow, the
-``opencv-python-headless`` package of the test extra); pixels whose forward and backward flows
-disagree are occluded (the check of Sundaram et al. 2010, as in Ruder et al. 2016 and Lai et al.):
+``opencv-python-headless`` package of the video extra; :mod:`.track` follows the scene with the same
+flow); pixels whose forward and backward flows disagree are occluded (the check of Sundaram et al.
+2010, as in Ruder et al. 2016 and Lai et al.):
 
     |b(x) + f(x + b(x))|² > 0.01 (|b(x)|² + |f(x + b(x))|²) + 0.5
 
@@ -25,7 +26,7 @@ def _cv2():
     try:
         import cv2
     except ImportError:
-        raise MissingExtra("test", "the warping error (OpenCV's optical flow)") from None
+        raise MissingExtra("video", "optical flow (OpenCV)") from None
     return cv2
 
 

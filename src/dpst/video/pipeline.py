@@ -3,7 +3,10 @@
 1. scan: the clip is decoded once and cut into shots (:mod:`.cuts`);
 2. keyframes: the middle frame of each shot is restyled with the full method (one stylisation per
    shot, masks automatic or given), and the shot's look is fitted to it as a 3D LUT (:mod:`.carry`);
-3. render: every frame goes through its shot's LUT and is encoded (:mod:`.io`), audio copied.
+3. local looks (``look="local"``, the default): what the LUT misses of the keyframe's result, as
+   smooth local affine colour maps, is followed along optical flow to every frame (:mod:`.track`);
+4. render: every frame goes through its shot's LUT (and its local maps) and is encoded (:mod:`.io`),
+   audio copied.
 
 The library never prints: each step reports a :class:`VideoProgress` to ``callback``.
 """
@@ -20,7 +23,8 @@ import numpy as np
 from .. import io
 from ..api import Callback, PhaseHook, Stylizer
 from ..lut import LutSettings
-from . import carry, cuts
+from ..ops.lut import apply_table
+from . import carry, cuts, track
 from . import io as vio
 
 THUMB_WIDTH = 160  # cut detection looks at frames scaled down to about this width
@@ -35,6 +39,22 @@ class VideoSettings:
         metadata={
             "help": "colour-histogram distance (0-1) of consecutive frames over which a hard cut "
             "starts a new shot (it must also stand out from its neighbours)"
+        },
+    )
+    look: str = field(
+        default="local",
+        metadata={
+            "help": "how the keyframe's look reaches the other frames: local (the shot's LUT plus local "
+            "colour maps that follow the scene along optical flow, keeping more of the keyframe's "
+            "region-by-region look) or lut (the shot's LUT alone: a pointwise colour map)",
+            "choices": ("local", "lut"),
+        },
+    )
+    local_radius: float = field(
+        default=0.06,
+        metadata={
+            "help": "with --look local: size of the local colour maps' windows, as a fraction of the "
+            "frame's long side (smaller keeps more local look, larger is steadier)"
         },
     )
     crf: int = field(default=18, metadata={"help": "H.264 quality, 0 (lossless) to 51; lower is better"})
@@ -59,6 +79,10 @@ class VideoSettings:
     def __post_init__(self) -> None:
         if not 0.0 < self.cut_threshold <= 1.0:
             raise ValueError(f"--cut-threshold {self.cut_threshold}: use a number in (0, 1]")
+        if self.look not in ("local", "lut"):
+            raise ValueError(f"--look {self.look!r}: use local or lut")
+        if not 0.0 < self.local_radius <= 0.5:
+            raise ValueError(f"--local-radius {self.local_radius}: use a number in (0, 0.5]")
         if not 0 <= self.crf <= 51:
             raise ValueError(f"--crf {self.crf}: use 0 to 51")
 
@@ -83,6 +107,8 @@ class Shot:
     keyframe: np.ndarray | None = None  # (H, W, 3) uint8
     result: np.ndarray | None = None  # the keyframe restyled, (H, W, 3) uint8
     table: np.ndarray | None = None  # the shot's LUT, (N, N, N, 3)
+    small: list[np.ndarray] | None = None  # its frames on the tracking grid (look "local")
+    local: list[np.ndarray] | None = None  # each frame's (12, h, w) local maps (:mod:`.track`)
 
 
 def find_shots(
@@ -91,7 +117,8 @@ def find_shots(
     settings: VideoSettings = VideoSettings(),
     callback: Callable[[VideoProgress], None] | None = None,
 ) -> list[Shot]:
-    """The clip's shots, each with its middle frame as keyframe (decoded; two passes over the clip)."""
+    """The clip's shots, each with its middle frame as keyframe (decoded; two passes over the clip),
+    and with ``settings.look == "local"`` its frames on the tracking grid."""
     step = max(1, info.width // THUMB_WIDTH)
     hists = []
     for i, (_, frame) in enumerate(vio.read_frames(path, info)):
@@ -101,10 +128,35 @@ def find_shots(
     found = cuts.find_cuts(cuts.distances(np.stack(hists)), settings.cut_threshold)
     shots = [Shot(a, b, (a + b - 1) // 2) for a, b in cuts.shots(found, len(hists))]
     keys = {s.key: s for s in shots}
+    local = settings.look == "local"
+    grid = track.track_size(info.height, info.width)
+    k = 0
     for i, (_, frame) in enumerate(vio.read_frames(path, info)):
         if i in keys:
             keys[i].keyframe = frame
+        if local:
+            while i >= shots[k].end:
+                k += 1
+            if shots[k].small is None:
+                shots[k].small = []
+            shots[k].small.append(track.shrink(frame, grid))
     return shots
+
+
+def carry_local(shots: Sequence[Shot], settings: VideoSettings = VideoSettings()) -> None:
+    """Each shot's local maps (:mod:`.track`): fitted on its keyframe's LUT output and full result,
+    followed to every frame of the shot.  Shots without tracking frames (``look="lut"``) keep the
+    LUT alone."""
+    if settings.look != "local":
+        return
+    for shot in shots:
+        if shot.small is None or shot.result is None or shot.table is None:
+            continue
+        grid = shot.small[0].shape[:2]
+        base = apply_table(shot.table, shot.keyframe / 255.0)
+        base = track.shrink((base * 255 + 0.5).astype(np.uint8), grid)
+        maps = track.fit_local(base, track.shrink(shot.result, grid), settings.local_radius)
+        shot.local = track.track_coefficients(shot.small, shot.key - shot.start, maps)
 
 
 def stylise_keyframes(
@@ -147,11 +199,15 @@ def stylise_keyframes(
 def carried_frames(path: str | os.PathLike, info: vio.VideoInfo, shots: Sequence[Shot]) -> Iterator:
     """(pts, frame in its shot's look) for every frame of the clip."""
     starts = {s.start: s for s in shots}
-    dense = None
+    dense, shot = None, None
     for i, (pts, frame) in enumerate(vio.read_frames(path, info)):
         if i in starts:
-            dense = carry.dense_table(starts[i].table)
-        yield pts, carry.apply_dense(dense, frame)
+            shot = starts[i]
+            dense = carry.dense_table(shot.table)
+        out = carry.apply_dense(dense, frame)
+        if shot is not None and shot.local is not None:
+            out = track.apply_local(out, shot.local[i - shot.start])
+        yield pts, out
 
 
 def render(
@@ -194,7 +250,7 @@ def restyle_video(
     step_callback: Callback | None = None,
 ) -> list[Shot]:
     """The clip at ``path`` in the look of ``style``, written to ``output`` (module docstring); the
-    shots, with their keyframes, results and LUTs."""
+    shots, with their keyframes, results, LUTs and local maps."""
     info = vio.probe(path)
     shots = find_shots(path, info, settings, callback)
     stylise_keyframes(
@@ -207,5 +263,6 @@ def restyle_video(
         callback=callback,
         step_callback=step_callback,
     )
+    carry_local(shots, settings)
     render(path, output, info, shots, settings, callback)
     return shots
