@@ -55,7 +55,7 @@ class StrokeSettings:
     cross_fusion: float = 2.0
     joint_fusion: float = 2.0
     cross_temperature: float = 1.0
-    refine_radius: float = 0.01  # guided-filter radius at full size, as a share of the long side
+    refine_radius: float = 0.04  # guided-filter radius at full size, share of the long side (docs/masks.md)
     refine_eps: float = 1e-3
 
     def __post_init__(self) -> None:
