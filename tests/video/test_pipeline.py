@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2")
+
+from dpst.video import carry, pipeline, track  # noqa: E402
+from tests.video.test_track import _texture  # noqa: E402
+
+
+def test_video_settings_are_checked_where_they_are_made():
+    assert pipeline.VideoSettings().look == "local"
+    with pytest.raises(ValueError, match="--look"):
+        pipeline.VideoSettings(look="flow")
+    with pytest.raises(ValueError, match="--local-radius"):
+        pipeline.VideoSettings(local_radius=0.0)
+
+
+def _shot(n=5, dx=2):
+    """A shot of a texture moving left, whose keyframe result is darker on the left half than on the
+    right: a look no single LUT can give (both halves hold the same colours)."""
+    h, w = 90, 160
+    wide = (64 + _texture(h, w + 2 * n * dx) // 2).astype(np.uint8)  # mid-tones: 64-191
+    frames = [np.ascontiguousarray(wide[:, dx * t : dx * t + w]) for t in range(n)]
+    key = n // 2
+    gain = np.where(np.arange(w) < w // 2, 0.6, 1.0)[None, :, None]
+    result = (frames[key] * gain + 0.5).astype(np.uint8)
+    shot = pipeline.Shot(0, n, key, keyframe=frames[key], result=result)
+    shot.table = carry.fit_look(shot.keyframe, shot.result, 17, 1e-4, 0.1)
+    shot.small = [track.shrink(f, track.track_size(h, w)) for f in frames]
+    return shot, frames, gain
+
+
+def test_look_local_keeps_the_keyframes_regional_look_and_lut_does_not():
+    shot, frames, gain = _shot()
+    pipeline.carry_local([shot], pipeline.VideoSettings(look="lut"))
+    assert shot.local is None
+    pipeline.carry_local([shot], pipeline.VideoSettings(look="local"))
+    assert shot.local is not None and len(shot.local) == len(frames)
+    dense = carry.dense_table(shot.table)
+    t = 0  # two frames from the keyframe: the scene has moved 4 px
+    lut_only = carry.apply_dense(dense, frames[t]).astype(float)
+    local = track.apply_local(carry.apply_dense(dense, frames[t]), shot.local[t]).astype(float)
+    want = frames[t] * gain
+    left, right = slice(10, 60), slice(100, 150)  # away from the boundary, which moves with the scene
+    err = {
+        name: max(np.abs(out[:, s] - want[:, s]).mean() for s in (left, right))
+        for name, out in (("local", local), ("lut", lut_only))
+    }
+    assert err["local"] < 5 and err["lut"] > 15, err  # the LUT splits the difference: 0.8x on both sides
