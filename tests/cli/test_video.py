@@ -126,3 +126,13 @@ def test_ctrl_c_while_writing_leaves_a_playable_file(clips, tmp_path, tiny_weigh
     info = vio.probe(out)
     assert 0 < info.frames < 132 and info.has_audio and (info.width, info.height) == (1280, 720)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_without_opencv_the_local_look_is_one_line_naming_the_extra(clips, tmp_path, capsys, monkeypatch):  # noqa: F811
+    style = save_photo(tmp_path / "style.png")
+    out = tmp_path / "out.mp4"
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 raises ImportError
+    code = main(["video", str(clips / "carphone_pristine.mp4"), str(style), "-o", str(out), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "pip install 'dpst[video]'" in err[0], err
+    assert not out.exists()
