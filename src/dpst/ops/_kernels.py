@@ -57,6 +57,15 @@ def _affine_fit(guide: Tensor, src: Tensor, radius: int, eps: float | Tensor) ->
     ``guide (B, G, H, W)`` with ``G`` in ``{1, 3}``, ``src (B, C, H, W)``, ``eps`` a number or a
     tensor broadcastable to ``(B, H, W)``.  Returns ``a (B, C, G, H, W)``, ``b (B, C, H, W)``.
     """
+    a, b, _, _ = _affine_fit_moments(guide, src, radius, eps)
+    return a, b
+
+
+def _affine_fit_moments(
+    guide: Tensor, src: Tensor, radius: int, eps: float | Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`_affine_fit`'s ``a`` and ``b``, and the window moments it used: ``mean_p (B, C, H, W)``
+    (the window means of ``src``) and ``cov_ip (B, C, G, H, W)`` (its covariances with the guide)."""
     mean_i = _box_mean(guide, radius)  # B, G, H, W
     mean_p = _box_mean(src, radius)  # B, C, H, W
     cov_ip = (
@@ -76,7 +85,7 @@ def _affine_fit(guide: Tensor, src: Tensor, radius: int, eps: float | Tensor) ->
             [sum(inv[SYM3_IDX[i][j]][:, None] * cov_ip[:, :, j] for j in range(3)) for i in range(3)], dim=2
         )
     b = mean_p - (a * mean_i[:, None]).sum(2)
-    return a, b
+    return a, b, mean_p, cov_ip
 
 
 def _guided_coefficients(guide: Tensor, src: Tensor, radius: int, eps: float) -> tuple[Tensor, Tensor]:

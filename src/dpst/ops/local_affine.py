@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ._kernels import (
     _affine_fit,
+    _affine_fit_moments,
     _apply_affine,
     _box_mean,
     _box_sum,
@@ -134,9 +135,7 @@ def local_affine_residual(guide: Tensor, output: Tensor, radius: int = 1, eps: f
     per pixel and channel, clipped at 0, averaged, except that windows are clipped at the border
     (the metric reflects the image there).  ``guide``, ``output``: ``(1, 3, H, W)`` in [0, 1]."""
     _check_pair(guide, output, "local_affine_residual")
-    a, _ = _affine_fit(guide, output, radius, eps)  # B, C, 3, H, W
-    mean_i, mean_p = _box_mean(guide, radius), _box_mean(output, radius)
-    cov_ip = _box_mean(output[:, :, None] * guide[:, None], radius) - mean_p[:, :, None] * mean_i[:, None]
+    a, _, mean_p, cov_ip = _affine_fit_moments(guide, output, radius, eps)  # a: B, C, 3, H, W
     var_p = _box_mean(output * output, radius) - mean_p * mean_p
     residual = (var_p - (a * cov_ip).sum(2)).clamp_min(0).mean()
     return float(residual.sqrt() * 255.0)
