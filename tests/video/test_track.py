@@ -67,6 +67,8 @@ def test_bad_arguments_are_refused():
     frames = [_texture(), _texture(seed=1)]
     with pytest.raises(ValueError, match="keyframe"):
         track.track_coefficients(frames, 2, np.zeros((12, 90, 160), np.float32))
+    with pytest.raises(ValueError, match="keyframe"):
+        track.track_positions(frames, -1)
     with pytest.raises(ValueError, match="grid"):
         track.track_coefficients(frames, 0, np.zeros((12, 45, 80), np.float32))
     with pytest.raises(ValueError, match="same shape"):

@@ -108,7 +108,7 @@ class Shot:
     result: np.ndarray | None = None  # the keyframe restyled, (H, W, 3) uint8
     table: np.ndarray | None = None  # the shot's LUT, (N, N, N, 3)
     small: list[np.ndarray] | None = None  # its frames on the tracking grid (look "local")
-    local: list[np.ndarray] | None = None  # each frame's (12, h, w) local maps (:mod:`.track`)
+    local: np.ndarray | None = None  # the keyframe's (12, h, w) local maps (:mod:`.track`)
 
 
 def find_shots(
@@ -144,9 +144,10 @@ def find_shots(
 
 
 def carry_local(shots: Sequence[Shot], settings: VideoSettings = VideoSettings()) -> None:
-    """Each shot's local maps (:mod:`.track`): fitted on its keyframe's LUT output and full result,
-    followed to every frame of the shot.  Shots without tracking frames (``look="lut"``) keep the
-    LUT alone."""
+    """Each shot's local maps (:mod:`.track`), fitted on its keyframe's LUT output and full result;
+    :func:`render` follows them to every frame of the shot, one shot at a time (so memory holds one
+    shot's tracks, not the clip's).  Shots without tracking frames (``look="lut"``) keep the LUT
+    alone."""
     if settings.look != "local":
         return
     for shot in shots:
@@ -155,8 +156,7 @@ def carry_local(shots: Sequence[Shot], settings: VideoSettings = VideoSettings()
         grid = shot.small[0].shape[:2]
         base = apply_table(shot.table, shot.keyframe / 255.0)
         base = track.shrink((base * 255 + 0.5).astype(np.uint8), grid)
-        maps = track.fit_local(base, track.shrink(shot.result, grid), settings.local_radius)
-        shot.local = track.track_coefficients(shot.small, shot.key - shot.start, maps)
+        shot.local = track.fit_local(base, track.shrink(shot.result, grid), settings.local_radius)
 
 
 def stylise_keyframes(
@@ -199,14 +199,17 @@ def stylise_keyframes(
 def carried_frames(path: str | os.PathLike, info: vio.VideoInfo, shots: Sequence[Shot]) -> Iterator:
     """(pts, frame in its shot's look) for every frame of the clip."""
     starts = {s.start: s for s in shots}
-    dense, shot = None, None
+    dense, shot, tracks = None, None, None
     for i, (pts, frame) in enumerate(vio.read_frames(path, info)):
         if i in starts:
             shot = starts[i]
             dense = carry.dense_table(shot.table)
+            tracks = None  # the previous shot's, freed
+            if shot.local is not None and shot.small is not None:
+                tracks = track.track_positions(shot.small, shot.key - shot.start)
         out = carry.apply_dense(dense, frame)
-        if shot is not None and shot.local is not None:
-            out = track.apply_local(out, shot.local[i - shot.start])
+        if tracks is not None:
+            out = track.apply_local(out, track.maps_at(shot.local, *tracks[i - shot.start]))
         yield pts, out
 
 

@@ -95,6 +95,37 @@ def _fill(maps: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
+def track_positions(frames: Sequence[np.ndarray], key: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Where each pixel of every frame of a shot was in the keyframe.  frames: the shot's frames on
+    the tracking grid, (h, w, 3) uint8; key: the keyframe's index among them.  Returns per frame
+    ``(pos, tracked)``: pos (h, w, 2) float32 keyframe coordinates (x, y), tracked (h, w) bool the
+    pixels the flow has not lost on the way (module docstring)."""
+    if not 0 <= key < len(frames):
+        raise ValueError(f"keyframe {key} is not one of the shot's {len(frames)} frames")
+    h, w = frames[0].shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(frames)
+    out[key] = (np.stack([gx, gy], -1), np.ones((h, w), bool))
+    for step in (1, -1):
+        pos = out[key][0]  # type: ignore[index]
+        alive = np.ones((h, w), np.float32)
+        t = key + step
+        while 0 <= t < len(frames):
+            flow, ok = pair_flow(frames[t - step], frames[t])  # pixel x of frame t is at x + flow in t - step
+            at = np.stack([gx + flow[..., 0], gy + flow[..., 1]], -1)
+            pos = _remap(pos.transpose(2, 0, 1), at).transpose(1, 2, 0)
+            alive = _remap(alive[None], at)[0] * ok
+            out[t] = (np.ascontiguousarray(pos), alive > 0.5)
+            t += step
+    return out  # type: ignore[return-value]
+
+
+def maps_at(coeffs: np.ndarray, pos: np.ndarray, tracked: np.ndarray) -> np.ndarray:
+    """A frame's (12, h, w) maps: the keyframe's ``coeffs`` read at ``pos``, lost pixels filled
+    (:func:`track_positions` gives ``pos`` and ``tracked``)."""
+    return _fill(_remap(coeffs, pos), tracked)
+
+
 def track_coefficients(frames: Sequence[np.ndarray], key: int, coeffs: np.ndarray) -> list[np.ndarray]:
     """The coefficient maps of every frame of a shot.  frames: the shot's frames on the tracking grid,
     (h, w, 3) uint8; key: the keyframe's index among them; coeffs: its (12, h, w) maps
@@ -105,21 +136,8 @@ def track_coefficients(frames: Sequence[np.ndarray], key: int, coeffs: np.ndarra
     h, w = frames[0].shape[:2]
     if coeffs.shape != (12, h, w):
         raise ValueError(f"coefficient maps {coeffs.shape} do not match the frames' grid {(12, h, w)}")
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    out: list[np.ndarray | None] = [None] * len(frames)
-    out[key] = coeffs
-    for step in (1, -1):
-        pos = np.stack([gx, gy], -1)  # where each pixel of the current frame was in the keyframe
-        alive = np.ones((h, w), np.float32)
-        t = key + step
-        while 0 <= t < len(frames):
-            flow, ok = pair_flow(frames[t - step], frames[t])  # pixel x of frame t is at x + flow in t - step
-            at = np.stack([gx + flow[..., 0], gy + flow[..., 1]], -1)
-            pos = _remap(pos.transpose(2, 0, 1), at).transpose(1, 2, 0)
-            alive = _remap(alive[None], at)[0] * ok
-            out[t] = _fill(_remap(coeffs, pos), alive > 0.5)
-            t += step
-    return out  # type: ignore[return-value]
+    tracks = track_positions(frames, key)
+    return [coeffs if t == key else maps_at(coeffs, *tracks[t]) for t in range(len(frames))]
 
 
 def apply_local(base: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
