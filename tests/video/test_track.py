@@ -42,8 +42,10 @@ def test_the_maps_follow_the_scene_along_the_flow():
     key = 3  # the scene moves left by dx px a frame
     maps = np.ones((12, h, w), np.float32) * track.IDENTITY[:, None, None]
     maps[9, :, 70:90] += 0.3  # a brighter red band in the keyframe, at x 70-89
-    tracked = track.track_coefficients(frames, key, maps)
-    assert len(tracked) == len(frames) and tracked[key] is maps
+    tracks = track.track_positions(frames, key)
+    assert len(tracks) == len(frames)
+    tracked = [track.maps_at(maps, *tr) for tr in tracks]
+    assert np.array_equal(tracked[key], maps)
     for t, m in enumerate(tracked):
         band = m[9, 20:70].mean(0) > 0.15  # rows away from the top and bottom edges
         centre = np.flatnonzero(band).mean()
@@ -66,11 +68,12 @@ def test_lost_pixels_take_their_tracked_neighbours_and_far_ones_the_identity():
 def test_bad_arguments_are_refused():
     frames = [_texture(), _texture(seed=1)]
     with pytest.raises(ValueError, match="keyframe"):
-        track.track_coefficients(frames, 2, np.zeros((12, 90, 160), np.float32))
+        track.track_positions(frames, 2)
     with pytest.raises(ValueError, match="keyframe"):
         track.track_positions(frames, -1)
+    pos, ok = track.track_positions(frames, 0)[1]
     with pytest.raises(ValueError, match="grid"):
-        track.track_coefficients(frames, 0, np.zeros((12, 45, 80), np.float32))
+        track.maps_at(np.zeros((12, 45, 80), np.float32), pos, ok)
     with pytest.raises(ValueError, match="same shape"):
         track.fit_local(frames[0], frames[1][:45], 0.06)
 

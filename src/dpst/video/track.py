@@ -121,23 +121,11 @@ def track_positions(frames: Sequence[np.ndarray], key: int) -> list[tuple[np.nda
 
 
 def maps_at(coeffs: np.ndarray, pos: np.ndarray, tracked: np.ndarray) -> np.ndarray:
-    """A frame's (12, h, w) maps: the keyframe's ``coeffs`` read at ``pos``, lost pixels filled
-    (:func:`track_positions` gives ``pos`` and ``tracked``)."""
+    """A frame's (12, h, w) maps: the keyframe's ``coeffs`` (:func:`fit_local`) read at ``pos``, lost
+    pixels filled (:func:`track_positions` gives ``pos`` and ``tracked``)."""
+    if coeffs.shape != (12, *pos.shape[:2]):
+        raise ValueError(f"coefficient maps {coeffs.shape} do not match the frames' grid {pos.shape[:2]}")
     return _fill(_remap(coeffs, pos), tracked)
-
-
-def track_coefficients(frames: Sequence[np.ndarray], key: int, coeffs: np.ndarray) -> list[np.ndarray]:
-    """The coefficient maps of every frame of a shot.  frames: the shot's frames on the tracking grid,
-    (h, w, 3) uint8; key: the keyframe's index among them; coeffs: its (12, h, w) maps
-    (:func:`fit_local`).  Each frame's pixels are followed, frame by frame, back to where they were
-    in the keyframe (module docstring)."""
-    if not 0 <= key < len(frames):
-        raise ValueError(f"keyframe {key} is not one of the shot's {len(frames)} frames")
-    h, w = frames[0].shape[:2]
-    if coeffs.shape != (12, h, w):
-        raise ValueError(f"coefficient maps {coeffs.shape} do not match the frames' grid {(12, h, w)}")
-    tracks = track_positions(frames, key)
-    return [coeffs if t == key else maps_at(coeffs, *tracks[t]) for t in range(len(frames))]
 
 
 def apply_local(base: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
