@@ -130,15 +130,14 @@ def find_shots(
     keys = {s.key: s for s in shots}
     local = settings.look == "local"
     grid = track.track_size(info.height, info.width)
+    for s in shots:
+        s.small = [] if local else None
     k = 0
     for i, (_, frame) in enumerate(vio.read_frames(path, info)):
         if i in keys:
             keys[i].keyframe = frame
         if local:
-            while i >= shots[k].end:
-                k += 1
-            if shots[k].small is None:
-                shots[k].small = []
+            k += i == shots[k].end  # shots are consecutive: frame i is in shot k or starts shot k + 1
             shots[k].small.append(track.shrink(frame, grid))
     return shots
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..ops.guided import guided_coefficients
+from ..ops.tensor import to_tensor
 from .metrics import _cv2, pair_flow
 
 TRACK_SIDE = 160  # the coefficient maps and the flow that carries them: this many px on the long side
@@ -47,17 +48,14 @@ def shrink(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(frame), (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 
-def _tensor(a: np.ndarray) -> torch.Tensor:
-    a = np.asarray(a, np.float32) / (255.0 if np.asarray(a).dtype == np.uint8 else 1.0)
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
-
-
 def fit_local(base: np.ndarray, result: np.ndarray, radius: float) -> np.ndarray:
     """(12, h, w) float32 coefficient maps (module docstring) such that ``A(x) base(x) + b(x)``
     approximates ``result`` on the tracking grid.  base, result: (h, w, 3) uint8 or float in [0, 1]
     at the grid's size (the LUT's output and the full result, shrunk); radius: the window's radius as
     a fraction of the grid's long side."""
-    g, r = _tensor(base), _tensor(result)
+    g, r = (
+        to_tensor(np.asarray(a, np.float32) / (255.0 if a.dtype == np.uint8 else 1.0)) for a in (base, result)
+    )
     if g.shape != r.shape:
         raise ValueError(f"base {tuple(g.shape)} and result {tuple(r.shape)} must have the same shape")
     rad = max(1, round(radius * max(g.shape[-2:])))
@@ -67,7 +65,10 @@ def fit_local(base: np.ndarray, result: np.ndarray, radius: float) -> np.ndarray
 
 
 def _remap(maps: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """(C, h, w) maps read at positions ``pos`` (h, w, 2), bilinear, edges clamped."""
+    """(C, h, w) maps read at positions ``pos`` (h, w, 2), bilinear, edges clamped.  One channel at a
+    time, unlike :func:`dpst.video.metrics._sample`: OpenCV's remap takes at most 4 channels, and its
+    multi-channel path rounds positions differently (up to 0.03 px a step, which adds up along a
+    shot)."""
     cv2 = _cv2()
     out = np.empty_like(maps)
     for c in range(len(maps)):
@@ -143,7 +144,7 @@ def apply_local(base: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     if c.shape[-2:] != size:
         c = F.interpolate(c, size=size, mode="bilinear", align_corners=False)
     c = c[0]
-    x = torch.from_numpy(np.ascontiguousarray(base)).permute(2, 0, 1).float().mul_(1 / 255.0)
+    x = to_tensor(base)[0].mul_(1 / 255.0)
     out = torch.empty_like(x)
     for dy in range(f):
         for dx in range(f):
