@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dpst",
         description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, "
         "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h', "
-        "'dpst lut -h', 'dpst apply -h'.",
+        "'dpst lut -h', 'dpst apply -h', 'dpst video -h', 'dpst serve -h'.",
     )
     p.add_argument("content", help="the photo to restyle")
     p.add_argument("style", help="the reference photo whose look to take")
