@@ -102,6 +102,40 @@ def test_two_stages_with_filter_and_detail_run_in_range():
     assert "photo" in seen[-1].losses and "photo" not in seen[0].losses
 
 
+def test_stage3_runs_at_the_photo_size_after_stage2():
+    cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
+    cfg = cfg.updated(stage3_iterations=3, stage3_size=56)
+    st, seen, shapes = Stylizer(cfg, weights=random_weights()), [], []
+
+    def log(p):
+        seen.append(p)
+        shapes.append(p.image().shape)
+
+    out = st(photo(48, 64), photo(40, 40, 1), callback=log)
+    assert out.size == (64, 48)
+    assert [p.stage for p in seen] == [1, 1, 2, 2, 3, 3, 3]
+    assert [p.total for p in seen if p.stage == 3] == [3, 3, 3]
+    assert shapes[-1] == (42, 56, 3)  # at stage3_size, not stage 2's 32 px nor the photo's 64
+    assert shapes[3] == (24, 32, 3)
+    assert "photo" in seen[-1].losses and "stage3" in st.timings
+    assert st.lambda_used > 0  # stage 3 weighs the photo term with stage 2's lambda
+
+
+def test_stage3_only_when_it_would_be_larger_than_stage2():
+    from dpst.api import _stage3_size
+
+    pair = prepare(photo(48, 64), photo(40, 40, 1), size=32)
+    assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=700)) == 64  # the photo's own
+    assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=48)) == 48
+    assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=32)) == 0  # not larger
+    assert _stage3_size(pair, dpst.Config(stage3_iterations=0)) == 0  # off (the default)
+    with pytest.raises(ValueError, match="--stage3-iterations -1"):
+        dpst.Config(stage3_iterations=-1)
+    with pytest.raises(ValueError, match="--stage3-size 8"):
+        dpst.Config(stage3_size=8)
+    assert dpst.Config(iterations=7, stage3_iterations=2).steps(3) == 2  # --iterations sets stages 1-2
+
+
 def test_works_at_most_at_the_photo_size():
     pair = prepare(photo(40, 60), photo(40, 40, 1), size=700)
     assert pair.content.shape[:2] == (40, 60)
@@ -151,7 +185,7 @@ def test_masks_none_is_one_region():
 
     def spy(pair, cfg, callback):
         seen[cfg.masks] = pair.ids
-        return np.zeros((1, 3) + pair.content.shape[:2], np.float32)
+        return pair, np.zeros((1, 3) + pair.content.shape[:2], np.float32)
 
     s.optimise = spy
     s.finish = lambda pair, x, cfg: np.zeros((*pair.content_full.shape[:2], 3), np.float32)
@@ -258,9 +292,7 @@ def _devices() -> list[str]:
 def test_both_stages_run_on_every_device_here_in_either_precision(device, precision):
     """The whole pipeline (two stages, Laplacian term, carry, filter) with no tensor left behind on
     another device; on this CPU-only machine that is the CPU alone, on a GPU machine CUDA too."""
-    cfg = dpst.Config(
-        size=40, stage1_size=32, iterations=4, masks="none", device=device, precision=precision
-    )
+    cfg = dpst.Config(size=40, stage1_size=32, iterations=4, masks="none", device=device, precision=precision)
     seen = []
     s = Stylizer(cfg, weights=random_weights())
     out = s(photo(48, 64), photo(40, 40, 1), callback=seen.append)

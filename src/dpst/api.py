@@ -191,7 +191,7 @@ class Stylizer:
         on_phase: PhaseHook | None = None,
     ) -> Image.Image:
         """Restyle ``content`` in the look of ``style`` (see :func:`stylize`).  ``on_phase`` is called
-        with the name of each phase as it starts: prepare, targets, stage1, laplacian, stage2,
+        with the name of each phase as it starts: prepare, targets, stage1, laplacian, stage2, stage3,
         upsample, filter (those that run)."""
         cfg = config or self.config
         if (cfg.device, cfg.weights) != (self.config.device, self.config.weights):
@@ -211,8 +211,8 @@ class Stylizer:
                 pair = prepare(content, style, content_mask, style_mask, cfg.size, segment, self.net)
                 check_memory(pair.content_full.shape[:2], cfg)
             torch.manual_seed(cfg.seed)
-            x = self.optimise(pair, cfg, callback)
-            return io.to_pil(self.finish(pair, x, cfg))
+            last, x = self.optimise(pair, cfg, callback)
+            return io.to_pil(self.finish(last, x, cfg))
         except (KeyboardInterrupt, Interrupted) as stop:
             # Ctrl-C: before stage 1 there is no result (KeyboardInterrupt goes on); from stage 1 on,
             # hand back the current result at the size asked for, without the slow finish.
@@ -294,12 +294,14 @@ class Stylizer:
                 c_lab, s_lab = segment(c, s, (c.shape[:2], s.shape[:2]))
         return Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab))
 
-    def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> torch.Tensor:
-        """Stage 1 (segmented neural style), then stage 2 (+ photorealism term).
+    def optimise(self, pair: Pair, cfg: Config, callback: Callback | None) -> tuple[Pair, torch.Tensor]:
+        """Stage 1 (segmented neural style), then stage 2 (+ photorealism term), then, when asked
+        (``stage3_iterations``), stage 3: stage 2's objective again at the photo's own size.
 
         With ``stage1_size`` below the working size, stage 1 runs coarse (cheaper, and it converges
         further in the same steps) and its result is carried up through a local affine model of the
-        content photo before stage 2."""
+        content photo before stage 2; stage 3's start is carried up the same way.  Returns the pair
+        at the size the last stage ran at, and its result."""
         coarse = pair.at(cfg.stage1_size) if 0 < cfg.stage1_size < max(pair.content.shape[:2]) else pair
         weights = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
         with self._timed("targets"):
@@ -345,7 +347,34 @@ class Stylizer:
                 )
             self.lambda_used = weights["photo"]
             self._current = x
-        return x
+            big = _stage3_size(pair, cfg)
+            if big:
+                pair, x = self._stage3(pair, pair.at(big), x, cfg, weights, callback)
+        return pair, x
+
+    def _stage3(
+        self, pair: Pair, big: Pair, x: torch.Tensor, cfg: Config, weights: dict, callback: Callback | None
+    ) -> tuple[Pair, torch.Tensor]:
+        """Stage 2's objective (its λ too) at ``big``'s size, from stage 2's result carried up.
+
+        Why: Gram statistics change with scale, and the result is judged at the photo's size.  Pair 3
+        at 512 px: style_gram 33 for stage 2's result against the style at 512 px, 42 for the same
+        result carried to 700 px against the style at 700 px (docs/benchmarks.md, 'Stage 3')."""
+        dev = self.device
+        with self._timed("targets"):
+            x = affine_upsample(
+                to_tensor(big.content, dev), to_tensor(pair.content, dev), x, cfg.carry_radius, cfg.carry_eps
+            ).clamp(0, 1)
+            self._current = x
+            objective = self.objective(big, cfg)
+        with self._timed("laplacian"):
+            objective.add_term("photo", photorealism_term(big.content, dev))
+        with self._timed("stage3"):
+            x = run_lbfgs(
+                x, objective, weights, cfg.steps(3), history=cfg.history, stage=3, callback=callback
+            )
+        self._objective, self._current = objective, x
+        return big, x
 
     def objective(self, pair: Pair, cfg: Config | None = None) -> Objective:
         """The objective at the pair's size; the style's Gram matrices come from a small cache, so a
@@ -509,6 +538,15 @@ def photorealism_term(content: np.ndarray, device: torch.device) -> Callable[[to
     term = LaplacianTerm(matting_laplacian(content.astype(np.float64)), device=device)
     per_pixel = 1.0 / (content.shape[0] * content.shape[1])
     return lambda x: term(x, weight=per_pixel)
+
+
+def _stage3_size(pair: Pair, cfg: Config) -> int:
+    """The long side stage 3 runs at: the photo's own, at most ``stage3_size``; 0 when stage 3 is
+    off or would not be larger than stage 2's working size."""
+    if cfg.steps(3) <= 0:
+        return 0
+    size = min(cfg.stage3_size, max(pair.content_full.shape[:2]))
+    return size if size > max(pair.content.shape[:2]) else 0
 
 
 def _output_shape(content_full: np.ndarray, cfg: Config) -> tuple[int, int]:

@@ -38,6 +38,15 @@ class Config:
     )
     stage1_iterations: int = field(default=90, metadata={"help": "steps of stage 1 (at --stage1-size)"})
     stage2_iterations: int = field(default=30, metadata={"help": "steps of stage 2 (at --size)"})
+    stage3_iterations: int = field(
+        default=0,
+        metadata={
+            "help": "steps of a stage 3 after stage 2: the same objective at the photo's own size (at "
+            "most --stage3-size); slower (about 2.5 s a step at 700 px here), and measured closer to "
+            "the style and to the photo (docs/benchmarks.md, 'Stage 3'); 0 = none"
+        },
+    )
+    stage3_size: int = field(default=700, metadata={"help": "long side (px) at most at which stage 3 runs"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
         default="distribution",
@@ -164,7 +173,10 @@ class Config:
         return cls(**{**PRESETS[name], **overrides})
 
     def steps(self, stage: int) -> int:
-        """L-BFGS steps of stage 1 or 2: ``iterations`` when set (> 0), else the stage's own count."""
+        """L-BFGS steps of stage 1 or 2: ``iterations`` when set (> 0), else the stage's own count.
+        Stage 3 always takes ``stage3_iterations``."""
+        if stage == 3:
+            return self.stage3_iterations
         if self.iterations > 0:
             return self.iterations
         return self.stage1_iterations if stage == 1 else self.stage2_iterations
@@ -263,6 +275,8 @@ _LIMITS: dict[str, tuple[float | None, bool]] = {
     "iterations": (0, False),
     "stage1_iterations": (0, False),
     "stage2_iterations": (0, False),
+    "stage3_iterations": (0, False),
+    "stage3_size": (32, False),
     "history": (1, False),
     "content_weight": (0, False),
     "style_weight": (0, False),

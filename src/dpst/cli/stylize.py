@@ -2,8 +2,8 @@
 
 What Ctrl-C writes depends on the phase it lands in (``--verbose`` names each phase on stderr):
 before stage 1 (``prepare``, ``targets``) there is no result yet, so nothing is written; from stage 1
-on (``stage1``, ``laplacian``, ``stage2``, ``upsample``, ``filter``) the current result, resized to
-the output size without the finishing filters, is written to OUT.  Either way the exit code is 130.
+on (``stage1``, ``laplacian``, ``stage2``, ``stage3``, ``upsample``, ``filter``) the current result,
+resized to the output size without the finishing filters, is written to OUT.  Either way the exit code is 130.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class ProgressBar:
 
                 self.close()
                 self.stage = p.stage
-                name = "stage 1 (style)" if p.stage == 1 else "stage 2 (photorealism)"
+                name = {1: "stage 1 (style)", 2: "stage 2 (photorealism)"}.get(p.stage, "stage 3 (full size)")
                 self.bar = tqdm(total=p.total, desc=name, unit="step", dynamic_ncols=True, file=sys.stderr)
             self.bar.set_postfix({k: f"{v:.3g}" for k, v in p.losses.items()}, refresh=False)
             self.bar.update(1)

@@ -31,7 +31,7 @@ CSS = """
 #status .error { color: #b00020; font-weight: 600; }
 .dpst-message p { color: #b00020; font-weight: 600; margin: 0; }
 """
-STAGES = {1: "stage 1 of 2 (style)", 2: "stage 2 of 2 (photorealism)"}
+STAGES = {1: "stage 1 of 2 (style)", 2: "stage 2 of 2 (photorealism)", 3: "stage 3 (full size)"}
 
 
 def theme() -> gr.themes.Theme:
@@ -56,11 +56,11 @@ def track_uploads(editor: gr.ImageEditor) -> gr.ImageEditor:
     return editor
 
 
-def status_html(u: Update, config_steps: tuple[int, int], elapsed: float) -> str:
-    """The status line with its progress bar: the place in the queue, the stage and step, the end."""
-    s1, s2 = config_steps
-    done = (u.step + (s1 if u.stage == 2 else 0)) if u.stage else 0
-    total = max(1, s1 + s2)
+def status_html(u: Update, config_steps: tuple[int, ...], elapsed: float) -> str:
+    """The status line with its progress bar: the place in the queue, the stage and step, the end.
+    ``config_steps``: the steps of each stage that runs, in order."""
+    done = (u.step + sum(config_steps[: u.stage - 1])) if u.stage else 0
+    total = max(1, sum(config_steps))
     if u.result is not None and not u.result.stopped:
         done = total
     if u.done and u.result is None:
@@ -180,7 +180,7 @@ class Handlers:
         t0 = time.monotonic()
         try:
             cfg = Config.preset(preset_name)
-            steps = (cfg.steps(1), cfg.steps(2) if cfg.stage2 else 0)
+            steps = (cfg.steps(1), cfg.steps(2) if cfg.stage2 else 0, cfg.steps(3) if cfg.stage2 else 0)
         except ValueError:
             steps = (1, 0)
         yield status_html(Update(phase="starting"), steps, 0), None, None, None, ""

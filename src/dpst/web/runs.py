@@ -118,10 +118,10 @@ class Update:
     done: bool = False  # the last update of the run
 
     def fraction(self, config: Config) -> float:
-        """How far the run is, 0..1, counting the steps of both stages."""
-        s1, s2 = config.steps(1), config.steps(2) if config.stage2 else 0
+        """How far the run is, 0..1, counting the steps of every stage."""
+        steps = [config.steps(1)] + ([config.steps(2), config.steps(3)] if config.stage2 else [])
         if self.result is not None:
             return 1.0
-        if self.stage == 0 or s1 + s2 == 0:
+        if self.stage == 0 or sum(steps) == 0:
             return 0.0
-        return min(1.0, (self.step + (s1 if self.stage == 2 else 0)) / (s1 + s2))
+        return min(1.0, (self.step + sum(steps[: self.stage - 1])) / sum(steps))
