@@ -134,6 +134,8 @@ def test_stage3_only_when_it_would_be_larger_than_stage2():
     with pytest.raises(ValueError, match="--stage3-size 8"):
         dpst.Config(stage3_size=8)
     assert dpst.Config(iterations=7, stage3_iterations=2).steps(3) == 2  # --iterations sets stages 1-2
+    assert dpst.Config(iterations=7, stage3_iterations=2).stage_steps() == (7, 7, 2)
+    assert FAST.stage_steps() == (15,)  # without stage 2, no stage 3 either
 
 
 def test_works_at_most_at_the_photo_size():
@@ -292,7 +294,9 @@ def _devices() -> list[str]:
 def test_both_stages_run_on_every_device_here_in_either_precision(device, precision):
     """The whole pipeline (two stages, Laplacian term, carry, filter) with no tensor left behind on
     another device; on this CPU-only machine that is the CPU alone, on a GPU machine CUDA too."""
-    cfg = dpst.Config(size=40, stage1_size=32, iterations=4, masks="none", device=device, precision=precision)
+    cfg = dpst.Config(
+        size=40, stage1_size=32, iterations=4, masks="none", device=device, precision=precision
+    )
     seen = []
     s = Stylizer(cfg, weights=random_weights())
     out = s(photo(48, 64), photo(40, 40, 1), callback=seen.append)

@@ -315,15 +315,7 @@ class Stylizer:
         self._current = x
         if coarse is not pair:
             with self._timed("targets"):
-                dev = self.device
-                x = affine_upsample(
-                    to_tensor(pair.content, dev),
-                    to_tensor(coarse.content, dev),
-                    x,
-                    cfg.carry_radius,
-                    cfg.carry_eps,
-                ).clamp(0, 1)
-                self._current = x
+                x = self._carry_up(pair, coarse, x, cfg)
                 objective = self.objective(pair, cfg)
         self._objective = objective
         if cfg.stage2 and cfg.steps(2) > 0:
@@ -360,21 +352,27 @@ class Stylizer:
         Why: Gram statistics change with scale, and the result is judged at the photo's size.  Pair 3
         at 512 px: style_gram 33 for stage 2's result against the style at 512 px, 42 for the same
         result carried to 700 px against the style at 700 px (docs/benchmarks.md, 'Stage 3')."""
-        dev = self.device
         with self._timed("targets"):
-            x = affine_upsample(
-                to_tensor(big.content, dev), to_tensor(pair.content, dev), x, cfg.carry_radius, cfg.carry_eps
-            ).clamp(0, 1)
-            self._current = x
+            x = self._carry_up(big, pair, x, cfg)
             objective = self.objective(big, cfg)
         with self._timed("laplacian"):
-            objective.add_term("photo", photorealism_term(big.content, dev))
+            objective.add_term("photo", photorealism_term(big.content, self.device))
         with self._timed("stage3"):
             x = run_lbfgs(
                 x, objective, weights, cfg.steps(3), history=cfg.history, stage=3, callback=callback
             )
         self._objective, self._current = objective, x
         return big, x
+
+    def _carry_up(self, big: Pair, small: Pair, x: torch.Tensor, cfg: Config) -> torch.Tensor:
+        """``x`` (at ``small``'s size) carried to ``big``'s size through the local affine model of the
+        content photo, the start of the next stage; it becomes the current result."""
+        dev = self.device
+        x = affine_upsample(
+            to_tensor(big.content, dev), to_tensor(small.content, dev), x, cfg.carry_radius, cfg.carry_eps
+        ).clamp(0, 1)
+        self._current = x
+        return x
 
     def objective(self, pair: Pair, cfg: Config | None = None) -> Objective:
         """The objective at the pair's size; the style's Gram matrices come from a small cache, so a

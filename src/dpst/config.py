@@ -181,6 +181,10 @@ class Config:
             return self.iterations
         return self.stage1_iterations if stage == 1 else self.stage2_iterations
 
+    def stage_steps(self) -> tuple[int, ...]:
+        """The steps of each stage that may run, in order (stages 2 and 3 only with ``stage2``)."""
+        return (self.steps(1), self.steps(2), self.steps(3)) if self.stage2 else (self.steps(1),)
+
     def layer_weights(self) -> dict[str, float]:
         """``style_layers`` as {layer: weight}, normalised to sum to 1."""
         try:

@@ -180,7 +180,7 @@ class Handlers:
         t0 = time.monotonic()
         try:
             cfg = Config.preset(preset_name)
-            steps = (cfg.steps(1), cfg.steps(2) if cfg.stage2 else 0, cfg.steps(3) if cfg.stage2 else 0)
+            steps = cfg.stage_steps()
         except ValueError:
             steps = (1, 0)
         yield status_html(Update(phase="starting"), steps, 0), None, None, None, ""

@@ -119,7 +119,7 @@ class Update:
 
     def fraction(self, config: Config) -> float:
         """How far the run is, 0..1, counting the steps of every stage."""
-        steps = [config.steps(1)] + ([config.steps(2), config.steps(3)] if config.stage2 else [])
+        steps = config.stage_steps()
         if self.result is not None:
             return 1.0
         if self.stage == 0 or sum(steps) == 0:
