@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from dpst.ops.guided import affine_projection, guided_coefficients, guided_filter, refine_detail
+from dpst.ops.guided import (
+    affine_projection,
+    fast_guided_filter,
+    guided_coefficients,
+    guided_filter,
+    refine_detail,
+)
 from dpst.ops.local_affine import local_affine_filter
 from dpst.ops.upsample import affine_upsample
 from tests.ops._reference import A, B, global_map, naive_guided_filter, rand
@@ -39,6 +45,28 @@ def test_guided_coefficients_rebuild_the_filter_and_find_a_global_map() -> None:
     a, b = guided_coefficients(guide, src, 2, 1e-9)
     torch.testing.assert_close(a, A[None, :, :, None, None].expand_as(a), rtol=0, atol=1e-5)
     torch.testing.assert_close(b, B[None, :, None, None].expand_as(b), rtol=0, atol=1e-5)
+
+
+def test_fast_guided_filter_keeps_global_maps_and_full_size_edges() -> None:
+    guide, src = rand(1, 3, 24, 20, seed=6), rand(1, 2, 24, 20, seed=7)
+    torch.testing.assert_close(fast_guided_filter(guide, src, 2, 1e-3, 1), guided_filter(guide, src, 2, 1e-3))
+    # a global affine map of the guide is fitted exactly by every reduced window and comes back as is
+    mapped = global_map(guide)
+    torch.testing.assert_close(fast_guided_filter(guide, mapped, 4, 1e-9, 4), mapped, rtol=0, atol=1e-4)
+    # a label edge that follows the guide's edge between two pixel columns of a reduced cell: the
+    # coefficients come from the reduced copy, the edge from the full-size guide, so it stays sharp
+    guide = torch.zeros(1, 1, 32, 32, dtype=torch.float64)
+    guide[..., 17:] = 1.0
+    label = guide.clone()
+    out = fast_guided_filter(guide, label, 4, 1e-4, 4)
+    assert out.shape == label.shape
+    assert ((out > 0.5) == (label > 0.5)).all()
+    assert (out[..., 16] < 0.1).all() and (out[..., 17] > 0.9).all()
+    smooth = guided_filter(guide, label, 1, 1e-4).clamp(0, 1)  # the same edge through a 4x smaller grid,
+    up = torch.nn.functional.interpolate(  # upsampled without the guide, blurs over a cell
+        torch.nn.functional.interpolate(smooth, size=(8, 8), mode="area"), size=(32, 32), mode="bilinear"
+    )
+    assert (up[..., 16] > 0.2).all()
 
 
 def test_refine_detail() -> None:
@@ -91,6 +119,8 @@ def test_affine_projection_keeps_a_global_map_and_lowers_what_is_not_locally_aff
         ),
         (lambda: guided_filter(np.zeros((1, 3, 5, 5)), torch.rand(1, 3, 5, 5), 1, 0.1), "torch.Tensor"),
         (lambda: guided_coefficients(torch.rand(1, 3, 5, 5), torch.rand(2, 3, 5, 5), 1, 0.1), "batch size"),
+        (lambda: fast_guided_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), 1, 0.1, 0), "scale"),
+        (lambda: fast_guided_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 4), 1, 0.1, 2), "H x W"),
         (lambda: local_affine_filter(torch.rand(1, 1, 5, 5), torch.rand(1, 3, 5, 5)), "output must have 3"),
         (lambda: local_affine_filter(torch.rand(1, 3, 5, 5), torch.rand(1, 3, 5, 5), edge=0), "edge must be"),
         (

@@ -126,7 +126,15 @@ def test_a_textured_region_that_shares_its_colour_with_its_neighbour_is_complete
 
 
 @pytest.mark.parametrize(
-    "bad", [{"work_size": 4}, {"fusion": -1.0}, {"beta": -2.0}, {"temperature": 0.0}, {"samples": 0}]
+    "bad",
+    [
+        {"work_size": 4},
+        {"fusion": -1.0},
+        {"beta": -2.0},
+        {"temperature": 0.0},
+        {"samples": 0},
+        {"refine_scale": 0},
+    ],
 )
 def test_stroke_settings_are_checked_where_they_are_made(bad):
     with pytest.raises(ValueError, match="StrokeSettings"):

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 
 from .. import io
-from ..ops.guided import guided_filter
+from ..ops.guided import fast_guided_filter
 from ..ops.lab import srgb_to_lab
 from ..ops.palette import UNLABELLED, resize_labels
 from ..ops.tensor import to_tensor
@@ -57,10 +57,14 @@ class StrokeSettings:
     cross_temperature: float = 1.0
     refine_radius: float = 0.04  # guided-filter radius at full size, share of the long side (docs/masks.md)
     refine_eps: float = 1e-3
+    # the refinement's window fits on a copy this many times smaller (the fast guided filter): measured
+    # with simulated strokes (pairs 1-20, 3 seeds, k = 2), IoU 0.8904 at 1, 0.8902 at 2, 0.8898 at 4,
+    # completion 0.70 -> 0.51 s a pair (docs/masks.md)
+    refine_scale: int = 2
 
     def __post_init__(self) -> None:
-        if self.work_size < 8 or self.texture_size < 1:
-            raise ValueError("StrokeSettings: work_size must be >= 8 and texture_size >= 1")
+        if self.work_size < 8 or self.texture_size < 1 or self.refine_scale < 1:
+            raise ValueError("StrokeSettings: work_size must be >= 8, texture_size and refine_scale >= 1")
         for name in (
             "beta", "edge_texture", "fusion", "prior_weight", "position_weight", "texture_weight",
             "cross_fusion", "joint_fusion",
@@ -211,7 +215,8 @@ def complete_labels(
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
-    labels = np.asarray(ids)[guided_filter(to_tensor(guide), up, r, s.refine_eps)[0].argmax(0).numpy()]
+    refined = fast_guided_filter(to_tensor(guide), up, r, s.refine_eps, s.refine_scale)
+    labels = np.asarray(ids)[refined[0].argmax(0).numpy()]
     painted = resize_labels(strokes, *shape)
     keep = painted != UNLABELLED
     labels[keep] = painted[keep]
