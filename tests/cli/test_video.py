@@ -76,16 +76,22 @@ def test_a_bad_output_name_is_refused_before_any_work(clips, tmp_path, capsys): 
     assert "write the video as .mp4, .mov, .mkv" in capsys.readouterr().err
 
 
-# Holds each frame a moment, standing for a long clip, so SIGINT lands while frames are written.
+# Holds each frame a moment, standing for a long clip, so SIGINT lands while frames are written, and
+# says on stderr when a few frames have been restyled (the test interrupts then, not after a fixed
+# time that a loaded machine may not reach the first frame in).
 WRAPPER = textwrap.dedent(
     """
     import sys, time
     import dpst.video.carry as carry
 
     real = carry.apply_dense
+    done = [0]
 
     def slow(dense, frame):
         time.sleep(0.05)
+        done[0] += 1
+        if done[0] == 5:
+            print("[test] 5 frames restyled", file=sys.stderr, flush=True)
         return real(dense, frame)
 
     carry.apply_dense = slow
@@ -116,9 +122,9 @@ def test_ctrl_c_while_writing_leaves_a_playable_file(clips, tmp_path, tiny_weigh
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     seen, deadline = "", time.time() + 120
-    while "writing frames" not in seen and time.time() < deadline:
+    while "[test] 5 frames restyled" not in seen and time.time() < deadline:
         seen += proc.stderr.read(1)
-    time.sleep(1.0)
+    assert "[test] 5 frames restyled" in seen, seen  # 127 frames, 6 s at the least, are left to write
     proc.send_signal(signal.SIGINT)
     err = seen + proc.communicate(timeout=60)[1]
     assert proc.returncode == 130, err
