@@ -104,7 +104,7 @@ def test_two_stages_with_filter_and_detail_run_in_range():
 
 def test_stage3_runs_at_the_photo_size_after_stage2():
     cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
-    cfg = cfg.updated(stage3_iterations=3, stage3_size=56)
+    cfg = cfg.updated(stage3_iterations=3, stage3_size=56, stage3_texture=0.0, stage3_lambda=1.0)
     st, seen, shapes = Stylizer(cfg, weights=random_weights()), [], []
 
     def log(p):
@@ -121,6 +121,39 @@ def test_stage3_runs_at_the_photo_size_after_stage2():
     assert st.lambda_used > 0  # stage 3 weighs the photo term with stage 2's lambda
 
 
+def _stage3_run(**changes):
+    cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
+    cfg = cfg.updated(stage3_iterations=2, stage3_size=56, **changes)
+    st, seen = Stylizer(cfg, weights=random_weights()), []
+    st(photo(48, 64), photo(40, 40, 1), callback=seen.append)
+    return st, [p for p in seen if p.stage == 3], [p for p in seen if p.stage == 2]
+
+
+def test_stage3_runs_only_where_stage2_leaves_texture_to_fix():
+    st, third, second = _stage3_run(stage3_texture=0.0)
+    assert st.stage3_ran and len(third) == 2 and "stage 3 (texture left" in st.chosen()
+    # the texture left is stage 2's last style term, unweighted
+    assert st.texture_left == pytest.approx(second[-1].losses["style"] / FAST.style_weight)
+    assert st.texture_left > 0
+    st, third, _ = _stage3_run(stage3_texture=st.texture_left * 1.01)  # just over what is left: skipped
+    assert not st.stage3_ran and third == [] and "stage3" not in st.timings and "stage 3" not in st.chosen()
+    with pytest.raises(ValueError, match="--stage3-texture -1"):
+        dpst.Config(stage3_texture=-1)
+
+
+def test_stage3_weighs_the_photo_term_with_its_share_of_stage2s_lambda():
+    _, full, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=1.0)
+    _, half, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=0.5)
+    # stage 3's first evaluation is at the same carried start in both runs: only its weight differs
+    assert half[0].losses["photo"] == pytest.approx(0.5 * full[0].losses["photo"], rel=1e-5)
+    assert half[0].losses["style"] == pytest.approx(full[0].losses["style"], rel=1e-5)
+    with pytest.raises(ValueError, match="--stage3-lambda -0.5"):
+        dpst.Config(stage3_lambda=-0.5)
+    st, none, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=0.0)  # the default: texture only
+    assert "photo" not in none[0].losses and none[0].losses["style"] == pytest.approx(full[0].losses["style"])
+    assert st.lambda_used > 0  # what stage 2 used, reported as the run's lambda
+
+
 def test_stage3_only_when_it_would_be_larger_than_stage2():
     from dpst.api import _stage3_size
 
@@ -128,7 +161,7 @@ def test_stage3_only_when_it_would_be_larger_than_stage2():
     assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=700)) == 64  # the photo's own
     assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=48)) == 48
     assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=32)) == 0  # not larger
-    assert _stage3_size(pair, dpst.Config(stage3_iterations=0)) == 0  # off (the default)
+    assert _stage3_size(pair, dpst.Config(stage3_iterations=0)) == 0  # off
     with pytest.raises(ValueError, match="--stage3-iterations -1"):
         dpst.Config(stage3_iterations=-1)
     with pytest.raises(ValueError, match="--stage3-size 8"):

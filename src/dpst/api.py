@@ -166,6 +166,9 @@ class Stylizer:
         # what the last run chose per photo: lambda of stage 2, and whether the filter was kept
         self.lambda_used = 0.0
         self.finish_used = ""
+        # stage 2's style term at its end (unweighted), and whether stage 3 ran (--stage3-texture)
+        self.texture_left = 0.0
+        self.stage3_ran = False
 
     @contextmanager
     def _timed(self, name: str) -> Iterator[None]:
@@ -202,6 +205,7 @@ class Stylizer:
             )
         self.timings, self._on_phase, self._current = {}, on_phase, None
         self.lambda_used, self.finish_used, self._objective = 0.0, "", None
+        self.texture_left, self.stage3_ran = 0.0, False
         if content_mask is None:
             segment, self.masks_used = self.segmenter(cfg)
         else:
@@ -225,10 +229,13 @@ class Stylizer:
             self._on_phase = None
 
     def chosen(self) -> str:
-        """What the last run chose for its photo (``--photo-balance``, ``--f-pick``), in words."""
+        """What the last run chose for its photo (``--photo-balance``, ``--stage3-texture``,
+        ``--f-pick``), in words."""
         parts = []
         if self.lambda_used:
             parts.append(f"lambda {self.lambda_used:.0f}")
+        if self.stage3_ran:
+            parts.append(f"stage 3 (texture left {self.texture_left:.3f})")
         if self.finish_used:
             parts.append(
                 {"filter": "filtered", "no filter": "not filtered (measured better)"}.get(
@@ -326,6 +333,13 @@ class Stylizer:
             def balance(start: dict[str, float]) -> None:  # at stage 2's first evaluation
                 weights["photo"] = balanced_lambda(start["style"], start["photo"], cfg)
 
+            ends: dict[str, float] = {}
+
+            def watch(p: Progress) -> None:  # stage 2's last losses: how far the texture still is
+                ends.update(p.losses)
+                if callback is not None:
+                    callback(p)
+
             with self._timed("stage2"):
                 x = run_lbfgs(
                     x,
@@ -334,20 +348,24 @@ class Stylizer:
                     cfg.steps(2),
                     history=cfg.history,
                     stage=2,
-                    callback=callback,
+                    callback=watch,
                     reweigh=balance if cfg.photo_balance > 0 else None,
                 )
             self.lambda_used = weights["photo"]
+            self.texture_left = ends.get("style", 0.0) / weights["style"] if weights["style"] > 0 else 0.0
             self._current = x
             big = _stage3_size(pair, cfg)
-            if big:
+            if big and self.texture_left >= cfg.stage3_texture:
+                weights["photo"] *= cfg.stage3_lambda
                 pair, x = self._stage3(pair, pair.at(big), x, cfg, weights, callback)
+                self.stage3_ran = True
         return pair, x
 
     def _stage3(
         self, pair: Pair, big: Pair, x: torch.Tensor, cfg: Config, weights: dict, callback: Callback | None
     ) -> tuple[Pair, torch.Tensor]:
-        """Stage 2's objective (its λ too) at ``big``'s size, from stage 2's result carried up.
+        """Stage 2's objective at ``big``'s size, from stage 2's result carried up, its λ already scaled
+        by ``--stage3-lambda`` in ``weights`` (0, the default: texture only, no Laplacian).
 
         Why: Gram statistics change with scale, and the result is judged at the photo's size.  Pair 3
         at 512 px: style_gram 33 for stage 2's result against the style at 512 px, 42 for the same
@@ -355,8 +373,9 @@ class Stylizer:
         with self._timed("targets"):
             x = self._carry_up(big, pair, x, cfg)
             objective = self.objective(big, cfg)
-        with self._timed("laplacian"):
-            objective.add_term("photo", photorealism_term(big.content, self.device))
+        if weights.get("photo", 0.0) > 0:  # --stage3-lambda 0: a texture stage, no Laplacian to build
+            with self._timed("laplacian"):
+                objective.add_term("photo", photorealism_term(big.content, self.device))
         with self._timed("stage3"):
             x = run_lbfgs(
                 x, objective, weights, cfg.steps(3), history=cfg.history, stage=3, callback=callback

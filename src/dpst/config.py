@@ -41,12 +41,27 @@ class Config:
     stage3_iterations: int = field(
         default=0,
         metadata={
-            "help": "steps of a stage 3 after stage 2: the same objective at the photo's own size (at "
-            "most --stage3-size); slower (about 2.5 s a step at 700 px here), and measured closer to "
-            "the style and to the photo (docs/benchmarks.md, 'Stage 3'); 0 = none"
+            "help": "steps of a stage 3 after stage 2, on a photo with texture still to fix (see "
+            "--stage3-texture): the same objective at the photo's own size (at most --stage3-size), "
+            "about 1.2-2 s a step at 700 px here; 6: 16 of pairs 1-20 no worse than the authors "
+            "(15 without), +8% time (docs/benchmarks.md, 'Stage 3'); 0 = none"
         },
     )
     stage3_size: int = field(default=700, metadata={"help": "long side (px) at most at which stage 3 runs"})
+    stage3_texture: float = field(
+        default=0.12,
+        metadata={
+            "help": "run stage 3 only on a photo whose style term (unweighted) ends stage 2 at least this "
+            "far from the style: texture still to fix (pairs 1-20: 4 of 20); 0 = on every photo"
+        },
+    )
+    stage3_lambda: float = field(
+        default=0.0,
+        metadata={
+            "help": "stage 3's lambda, as a share of the one stage 2 used; 0 (the default): stage 3 "
+            "fits texture only, from stage 2's photorealistic result, and the finish keeps it a photo"
+        },
+    )
     seed: int = field(default=0, metadata={"help": "random seed"})
     init: str = field(
         default="distribution",
@@ -214,6 +229,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stage2_iterations": 15,
         "filter": False,
         "photo_balance": 0.0,
+        "stage3_iterations": 0,
     },
     # the defaults: 90 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
     # carried to the photo's full size
@@ -232,6 +248,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "polish": 2,
         "photo_balance": 0.0,
         "f_pick": False,
+        "stage3_iterations": 0,
     },
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
     "paper": {
@@ -242,6 +259,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "f_edge": 0.01,
         "photo_balance": 0.0,
         "f_pick": False,
+        "stage3_iterations": 0,
     },
 }
 
@@ -281,6 +299,8 @@ _LIMITS: dict[str, tuple[float | None, bool]] = {
     "stage2_iterations": (0, False),
     "stage3_iterations": (0, False),
     "stage3_size": (32, False),
+    "stage3_texture": (0, False),
+    "stage3_lambda": (0, False),
     "history": (1, False),
     "content_weight": (0, False),
     "style_weight": (0, False),
