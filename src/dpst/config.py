@@ -44,7 +44,7 @@ class Config:
             "help": "steps of a stage 3 after stage 2, on a photo with texture still to fix (see "
             "--stage3-texture): the same objective at the photo's own size (at most --stage3-size), "
             "about 1.2-2 s a step at 700 px here; 6: 16 of pairs 1-20 no worse than the authors "
-            "(15 without), +8% time (docs/benchmarks.md, 'Stage 3'); 0 = none"
+            "(15 without), 1.08x the time (docs/benchmarks.md, 'Stage 3'); 0 = none"
         },
     )
     stage3_size: int = field(default=700, metadata={"help": "long side (px) at most at which stage 3 runs"})
@@ -229,7 +229,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stage2_iterations": 15,
         "filter": False,
         "photo_balance": 0.0,
-        "stage3_iterations": 0,
     },
     # the defaults: 90 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
     # carried to the photo's full size
@@ -248,7 +247,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "polish": 2,
         "photo_balance": 0.0,
         "f_pick": False,
-        "stage3_iterations": 0,
     },
     # the reference code's schedule: 2 x 1000 steps at 700 px from noise, then its local affine filter
     "paper": {
@@ -259,7 +257,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "f_edge": 0.01,
         "photo_balance": 0.0,
         "f_pick": False,
-        "stage3_iterations": 0,
     },
 }
 

@@ -59,7 +59,7 @@ class StrokeSettings:
     refine_eps: float = 1e-3
     # the refinement's window fits on a copy this many times smaller (the fast guided filter): measured
     # with simulated strokes (pairs 1-20, 3 seeds, k = 2), IoU 0.8904 at 1, 0.8902 at 2, 0.8898 at 4,
-    # completion 0.70 -> 0.51 s a pair (docs/masks.md)
+    # completion 0.70 -> 0.51 s a pair (docs/masks.md); used where the radius is >= 4x this
     refine_scale: int = 2
 
     def __post_init__(self) -> None:
@@ -215,7 +215,10 @@ def complete_labels(
     guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
     up = F.interpolate(torch.from_numpy(prob).float()[None], size=shape, mode="bilinear", align_corners=False)
     r = max(1, round(s.refine_radius * max(shape)))
-    refined = fast_guided_filter(to_tensor(guide), up, r, s.refine_eps, s.refine_scale)
+    # reduced fits only where the window is wide against the reduction: on a small photo the
+    # reduced copy would average a thin stroke's region away (it is cheap there anyway)
+    scale = s.refine_scale if r >= 4 * s.refine_scale else 1
+    refined = fast_guided_filter(to_tensor(guide), up, r, s.refine_eps, scale)
     labels = np.asarray(ids)[refined[0].argmax(0).numpy()]
     painted = resize_labels(strokes, *shape)
     keep = painted != UNLABELLED
