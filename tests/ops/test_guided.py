@@ -53,6 +53,18 @@ def test_fast_guided_filter_keeps_global_maps_and_full_size_edges() -> None:
     # a global affine map of the guide is fitted exactly by every reduced window and comes back as is
     mapped = global_map(guide)
     torch.testing.assert_close(fast_guided_filter(guide, mapped, 4, 1e-9, 4), mapped, rtol=0, atol=1e-4)
+    # row tiles give the coefficients carried up in one piece (F.interpolate, bilinear)
+    whole = fast_guided_filter(guide, src, 4, 1e-3, 3, tile_rows=1000)
+    tiled = fast_guided_filter(guide, src, 4, 1e-3, 3, tile_rows=5)
+    torch.testing.assert_close(tiled, whole, rtol=0, atol=1e-12)
+    a, b = guided_coefficients(
+        *(torch.nn.functional.interpolate(t, size=(8, 7), mode="area") for t in (guide, src)), 1, 1e-3
+    )
+    a, b = (
+        torch.nn.functional.interpolate(t.flatten(1, -3), size=(24, 20), mode="bilinear") for t in (a, b)
+    )
+    rebuilt = (a.unflatten(1, (2, 3)) * guide[:, None]).sum(2) + b
+    torch.testing.assert_close(whole, rebuilt, rtol=0, atol=1e-10)
     # a label edge that follows the guide's edge between two pixel columns of a reduced cell: the
     # coefficients come from the reduced copy, the edge from the full-size guide, so it stays sharp
     guide = torch.zeros(1, 1, 32, 32, dtype=torch.float64)

@@ -7,6 +7,7 @@ Images are ``(B, C, H, W)`` float32 or float64 tensors; full-size photos are pro
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -50,7 +51,9 @@ def guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, *, tile_r
     return _map_row_tiles(filt, (guide, src), halo=2 * radius, tile_rows=tile_rows)
 
 
-def fast_guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, scale: int) -> Tensor:
+def fast_guided_filter(
+    guide: Tensor, src: Tensor, radius: int, eps: float, scale: int, *, tile_rows: int = 256
+) -> Tensor:
     """The fast guided filter (He & Sun 2015, arXiv 1505.00996): the window fits of
     :func:`guided_filter` made on copies of ``guide`` and ``src`` reduced ``scale`` times (area
     averages), with the radius reduced alike, and their mean coefficients carried back to full size
@@ -61,6 +64,8 @@ def fast_guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, scal
         guide: ``(B, G, H, W)``, ``G`` in ``{1, 3}``; src: ``(B, C, H, W)``.
         radius, eps: of the full-size filter (the reduced radius is ``max(1, round(radius / scale))``).
         scale: reduction factor (>= 1).
+        tile_rows: full-size rows whose coefficients are carried up at once (``C * G`` channels of
+            them per row: bounded memory on large photos).
 
     Returns:
         ``(B, C, H, W)`` filtered ``src``.
@@ -68,8 +73,9 @@ def fast_guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, scal
     _check_pair(guide, src, "fast_guided_filter", first_channels=(1, 3))
     _check_window(radius, eps, "radius", "eps", min_radius=1)
     _check_positive_int(scale, "scale")
+    _check_positive_int(tile_rows, "tile_rows")
     if scale == 1:
-        return guided_filter(guide, src, radius, eps)
+        return guided_filter(guide, src, radius, eps, tile_rows=tile_rows)
     h, w = guide.shape[-2:]
     size = (max(1, round(h / scale)), max(1, round(w / scale)))
     a, b = _guided_coefficients(
@@ -78,10 +84,23 @@ def fast_guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float, scal
         max(1, round(radius / scale)),
         eps,
     )
-    full = (h, w)
-    b = F.interpolate(b, size=full, mode="bilinear", align_corners=False)
-    a = F.interpolate(a.flatten(1, 2), size=full, mode="bilinear", align_corners=False)
-    return _apply_affine(a.unflatten(1, (src.shape[1], guide.shape[1])), b, guide)
+    coeffs = torch.cat([a.flatten(1, 2), b], 1)  # (B, C*G + C, h', w')
+    # bilinear with align_corners=False, as F.interpolate, row tile by row tile: a full-size pixel
+    # centre's normalised position does not depend on the reduced size, and the border clamps
+    gx = (torch.arange(w, dtype=coeffs.dtype, device=coeffs.device) + 0.5) * (2 / w) - 1
+    out = src.new_empty(src.shape)
+    c, g = src.shape[1], guide.shape[1]
+    for t0 in range(0, h, tile_rows):
+        t1 = min(t0 + tile_rows, h)
+        gy = (torch.arange(t0, t1, dtype=coeffs.dtype, device=coeffs.device) + 0.5) * (2 / h) - 1
+        grid = torch.stack(torch.broadcast_tensors(gx[None, :], gy[:, None]), -1)[None]
+        up = F.grid_sample(
+            coeffs, grid.expand(len(coeffs), -1, -1, -1), mode="bilinear", padding_mode="border",
+            align_corners=False,
+        )
+        a_t, b_t = up[:, : c * g].unflatten(1, (c, g)), up[:, c * g :]
+        out[..., t0:t1, :] = _apply_affine(a_t, b_t, guide[..., t0:t1, :])
+    return out
 
 
 def guided_coefficients(guide: Tensor, src: Tensor, radius: int, eps: float) -> tuple[Tensor, Tensor]:
