@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 
 from dpst.config import PRESETS, Config
 from dpst.neural.vgg import random_weights
+from dpst.web import engine as engine_module
 from dpst.web.engine import Engine
 from tests.conftest import save_photo
 
@@ -40,6 +42,20 @@ def ready(engine, sid, pair):
     engine.upload_photo(sid, "content", pair[0])
     engine.upload_photo(sid, "style", pair[1])
     assert engine.auto_masks(sid)
+
+
+@pytest.fixture
+def slow_steps(monkeypatch):
+    """Each step lasts several polls. The page polls the run; a 32 px stage can end between two
+    polls on a fast machine (CI did), so tests that look for a stage's steps use runs with
+    poll=0.01 and this: they check what is reported, not how fast the CPU is."""
+    on_step = engine_module._Job.on_step
+
+    def slow_step(job, p):
+        on_step(job, p)
+        time.sleep(0.1)
+
+    monkeypatch.setattr(engine_module._Job, "on_step", slow_step)
 
 
 def last(updates):
@@ -85,12 +101,12 @@ def test_a_mask_of_another_size_is_refused(engine, pair, tmp_path):
     assert (engine.sessions.get("a").photos["content"].mask == 4).all()
 
 
-def test_a_run_reports_its_steps_and_hands_out_its_files(engine, pair):
+def test_a_run_reports_its_steps_and_hands_out_its_files(engine, pair, slow_steps):
     ready(engine, "a", pair)
     layer = np.zeros((48, 64, 4), np.uint8)
     layer[20:24, 10:30] = [255, 255, 0, 255]  # a yellow stroke on the content
     assert engine.paint("a", "content", [layer]) and not engine.paint("a", "content", [layer])
-    updates = list(engine.run("a", "fast", FAST))
+    updates = list(engine.run("a", "fast", FAST, poll=0.01))
     end = updates[-1]
     steps = [(u.stage, u.step) for u in updates if u.stage]
     assert steps == sorted(steps) and {s for s, _ in steps} == {1, 2}
@@ -107,10 +123,10 @@ def test_a_run_reports_its_steps_and_hands_out_its_files(engine, pair):
     assert all(str(p).startswith(str(folder)) for p in r.downloads())
 
 
-def test_stop_keeps_the_result_so_far(engine, pair):
+def test_stop_keeps_the_result_so_far(engine, pair, slow_steps):
     ready(engine, "a", pair)
     updates = []
-    for u in engine.run("a", "fast", {**FAST, "size": 48}):
+    for u in engine.run("a", "fast", {**FAST, "size": 48}, poll=0.01):
         updates.append(u)
         if u.stage == 1 and u.step >= 1:
             engine.stop("a")

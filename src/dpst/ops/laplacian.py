@@ -17,7 +17,7 @@ import scipy.sparse
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._sym3 import SYM3, SYM3_IDX, inv_sym3
+from ._sym3 import SYM3, SYM3_IDX, inv_spd3
 
 __all__ = ["LaplacianTerm", "matting_laplacian", "photorealism_loss"]
 
@@ -59,7 +59,8 @@ def matting_laplacian(image: np.ndarray, eps: float = 1e-7, radius: int = 1) -> 
     cov[0] += eps / n
     cov[3] += eps / n
     cov[5] += eps / n
-    inv = inv_sym3(*cov)
+    # by elimination, not cofactors: grey windows (rank-1 colour covariance) are ill-conditioned
+    inv = inv_spd3(*cov)
     # u_i = (Sigma_k + eps/n I)^{-1} (I_i - mu_k)
     u = [
         np.stack([sum(inv[SYM3_IDX[a][b]] * di[..., b] for b in range(3)) for a in range(3)], -1) for di in d
