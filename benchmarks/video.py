@@ -49,7 +49,8 @@ from dpst.video import carry, metrics, pipeline  # noqa: E402
 from dpst.video import io as vio  # noqa: E402
 
 CLIPS = ("carphone_pristine.mp4", "bigbuckbunny.mp4", "bikes.mp4")
-LOOKS = ("lut", "local")  # VideoSettings.look: both measured from the same keyframes
+# VideoSettings (look, lut_scope) of each variant, all measured from the same keyframes
+LOOKS = {"lut": ("lut", "shot"), "local": ("local", "shot"), "local_clip": ("local", "clip")}
 
 
 def style_photo() -> str:
@@ -116,6 +117,7 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
     t0 = time.perf_counter()
     shots = pipeline.find_shots(clip, info, pipeline.VideoSettings(look="local"))
     pipeline.stylise_keyframes(shots, args.style, stylizer)
+    own_tables = [shot.table for shot in shots]
     t1 = time.perf_counter()
     cuts = [c for c in CUTS_BY_EYE[name] if c < len(inputs)]
     fl = metrics.flows(inputs, cuts)
@@ -126,11 +128,12 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
     e_base = metrics.warping_errors(per_frame, fl[: nb - 1])
     mean = lambda e: float(np.nanmean(e))  # noqa: E731
     looks, outs = {}, {}
-    for look in LOOKS:
-        for shot in shots:
-            shot.local = None
+    for look in args.looks:
+        for shot, table in zip(shots, own_tables):
+            shot.local, shot.table = None, table
         t5 = time.perf_counter()
-        pipeline.carry_local(shots, pipeline.VideoSettings(look=look))
+        kind, scope = LOOKS[look]
+        pipeline.carry_look(shots, pipeline.VideoSettings(look=kind, lut_scope=scope))
         t6 = time.perf_counter()
         out = pipeline.render(clip, folder / f"out_{look}_{name}", info, shots)
         t7 = time.perf_counter()
@@ -177,7 +180,8 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
             "render_fps": len(inputs) / (t7 - t5),
             "per_pair": {"dpst_video": e_ours.tolist(), "reference_lut": e_ref.tolist()},
         }
-    strip(name, inputs, per_frame, outs, nb)
+    if not args.no_pictures:
+        strip(name, inputs, per_frame, outs, nb, args.looks)
     return {
         "clip": name,
         "frames": len(inputs),
@@ -197,8 +201,8 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
     }
 
 
-def strip(name, inputs, per_frame, outs, nb) -> None:
-    """input | per-frame | dpst video --look lut | --look local, every 10th frame of the per-frame
+def strip(name, inputs, per_frame, outs, nb, looks) -> None:
+    """input | per-frame | dpst video in each look measured, every 10th frame of the per-frame
     window (rows)."""
     from PIL import Image
 
@@ -206,9 +210,10 @@ def strip(name, inputs, per_frame, outs, nb) -> None:
     h, w = inputs[0].shape[:2]
     scale = min(1.0, 320 / w)
     tw, th = round(w * scale), round(h * scale)
-    sheet = Image.new("RGB", (4 * tw + 12, len(picks) * (th + 4)), "white")
+    cols = 2 + len(looks)
+    sheet = Image.new("RGB", (cols * tw + 4 * (cols - 1), len(picks) * (th + 4)), "white")
     for r, t in enumerate(picks):
-        for c, im in enumerate((inputs[t], per_frame[t], *(outs[k][t] for k in LOOKS))):
+        for c, im in enumerate((inputs[t], per_frame[t], *(outs[k][t] for k in looks))):
             sheet.paste(Image.fromarray(im).resize((tw, th)), (c * (tw + 4), r * (th + 4)))
     sheet.save(ROOT / "docs" / "img" / f"video_strip_{Path(name).stem}.png")
 
@@ -221,15 +226,21 @@ def plot(results: list[dict]) -> None:
 
     fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.6 * len(results)), squeeze=False)
     for ax, r in zip(axes[:, 0], results):
-        for look in LOOKS:
+        for look in r["looks"]:
             pp = r["looks"][look]["per_pair"]
-            ax.plot(range(1, len(pp["dpst_video"]) + 1), pp["dpst_video"], label=f"dpst video --look {look}")
-        pp = r["looks"]["local"]["per_pair"]
+            kind, scope = LOOKS[look]
+            ax.plot(
+                range(1, len(pp["dpst_video"]) + 1),
+                pp["dpst_video"],
+                label=f"dpst video --look {kind} --lut-scope {scope}",
+            )
+        last = list(r["looks"])[-1]
+        pp = r["looks"][last]["per_pair"]
         ax.plot(
             range(1, len(pp["reference_lut"]) + 1),
             pp["reference_lut"],
             "--",
-            label="reference (one LUT, local)",
+            label=f"reference (one LUT, {last})",
         )
         base = r["per_frame_baseline"]["per_pair"]
         ax.plot(range(1, len(base) + 1), base, "o-", ms=3, label="each frame on its own")
@@ -254,6 +265,9 @@ def main() -> None:
     p.add_argument("--score-every", type=int, default=10)
     p.add_argument("--score-side", type=int, default=320)
     p.add_argument("--clips", nargs="+", default=list(CLIPS))
+    p.add_argument("--looks", nargs="+", default=list(LOOKS), choices=list(LOOKS))
+    p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "video.json"))
+    p.add_argument("--no-pictures", action="store_true", help="no strips or plot in docs/img")
     args = p.parse_args()
     args.style = style_photo()
     cfg = Config.preset(args.preset, **({"size": args.size} if args.size else {}))
@@ -273,7 +287,8 @@ def main() -> None:
 
 
 def write(args, cfg: Config, results: list[dict]) -> None:
-    plot(results)
+    if not args.no_pictures:
+        plot(results)
     load = os.getloadavg()
     out = {
         "command": "python benchmarks/video.py " + " ".join(sys.argv[1:]),
@@ -284,7 +299,7 @@ def write(args, cfg: Config, results: list[dict]) -> None:
         "size": cfg.size,
         "results": results,
     }
-    (ROOT / "benchmarks" / "results" / "video.json").write_text(json.dumps(out, indent=1) + "\n")
+    Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -51,3 +51,30 @@ def test_look_local_keeps_the_keyframes_regional_look_and_lut_does_not():
         for name, out in (("local", local), ("lut", lut_only))
     }
     assert err["local"] < 5 and err["lut"] > 15, err  # the LUT splits the difference: 0.8x on both sides
+
+
+def test_lut_scope_clip_gives_every_shot_one_lut_weighted_by_length():
+    # shot a (40 frames) darkens, shot b (10 frames) brightens, the same colours: one LUT for both
+    # lands nearer shot a's look, as a fit over all frames would; each shot alone keeps its own
+    frame = (64 + _texture(60, 80) // 2).astype(np.uint8)
+    dark, bright = (frame * 0.7 + 0.5).astype(np.uint8), np.minimum(frame * 1.2 + 0.5, 255).astype(np.uint8)
+    shots = [
+        pipeline.Shot(0, 40, 20, keyframe=frame, result=dark),
+        pipeline.Shot(40, 50, 45, keyframe=frame, result=bright),
+    ]
+    for s in shots:
+        s.table = carry.fit_look(s.keyframe, s.result, 9, 1e-4, 0.1)
+    own = [s.table.copy() for s in shots]
+    pipeline.carry_look(shots, pipeline.VideoSettings(look="lut", lut_scope="shot"))
+    assert all(np.array_equal(s.table, t) for s, t in zip(shots, own))
+    pipeline.carry_look(shots, pipeline.VideoSettings(look="lut", lut_scope="clip"))
+    assert shots[0].table is shots[1].table
+    out = carry.apply_dense(carry.dense_table(shots[0].table), frame).astype(float)
+    gain = out.mean() / frame.mean()
+    assert abs(gain - (40 * 0.7 + 10 * 1.2) / 50) < 0.03, gain  # 0.8: the shots' looks by their length
+    one = [pipeline.Shot(0, 5, 2, keyframe=frame, result=dark)]
+    one[0].table = own[0]
+    pipeline.share_look(one)
+    assert one[0].table is own[0]  # a clip of one shot keeps its LUT
+    with pytest.raises(ValueError, match="--lut-scope"):
+        pipeline.VideoSettings(lut_scope="scene")

@@ -19,7 +19,7 @@ from .. import io
 from ..api import Stylizer
 from ..neural.lbfgs import Interrupted
 from ..video import io as vio
-from ..video.pipeline import VideoProgress, VideoSettings, carry_local, find_shots, render, stylise_keyframes
+from ..video.pipeline import VideoProgress, VideoSettings, carry_look, find_shots, render, stylise_keyframes
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
@@ -139,7 +139,7 @@ def run_video(argv: Sequence[str]) -> int:
             )
         finally:
             step_bar.close()
-        carry_local(shots, settings)
+        carry_look(shots, settings, lut)
         render(args.input, output, info, shots, settings, bars)
     except (Interrupted, KeyboardInterrupt):
         bars.close()

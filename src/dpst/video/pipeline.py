@@ -23,7 +23,7 @@ import numpy as np
 from .. import io
 from ..api import Callback, PhaseHook, Stylizer
 from ..lut import LutSettings
-from ..ops.lut import apply_table
+from ..ops.lut import apply_table, fit_table
 from . import carry, cuts, track
 from . import io as vio
 
@@ -48,6 +48,15 @@ class VideoSettings:
             "colour maps that follow the scene along optical flow, keeping more of the keyframe's "
             "region-by-region look) or lut (the shot's LUT alone: a pointwise colour map)",
             "choices": ("local", "lut"),
+        },
+    )
+    lut_scope: str = field(
+        default="shot",
+        metadata={
+            "help": "clip (one LUT fitted to every shot's keyframe and result: the same colours look the "
+            "same across cuts; with --look local each shot's own look is kept by its local maps) or "
+            "shot (each shot its own LUT)",
+            "choices": ("clip", "shot"),
         },
     )
     local_radius: float = field(
@@ -81,6 +90,8 @@ class VideoSettings:
             raise ValueError(f"--cut-threshold {self.cut_threshold}: use a number in (0, 1]")
         if self.look not in ("local", "lut"):
             raise ValueError(f"--look {self.look!r}: use local or lut")
+        if self.lut_scope not in ("clip", "shot"):
+            raise ValueError(f"--lut-scope {self.lut_scope!r}: use clip or shot")
         if not 0.0 < self.local_radius <= 0.5:
             raise ValueError(f"--local-radius {self.local_radius}: use a number in (0, 0.5]")
         if not 0 <= self.crf <= 51:
@@ -195,6 +206,35 @@ def stylise_keyframes(
         callback(VideoProgress("keyframe", len(shots), len(shots), len(shots), len(shots)))
 
 
+def share_look(shots: Sequence[Shot], lut: LutSettings | None = None) -> None:
+    """One LUT for the whole clip (``--lut-scope clip``): fitted to every shot's keyframe and result
+    together, each shot weighted by its length in frames, and given to every shot.  Where shots show
+    the same colours they then get the same look across a cut; what a shot's own result does
+    differently, region by region, is left to its local maps (:func:`carry_local`, fitted after
+    this on the shared LUT's output)."""
+    done = [s for s in shots if s.keyframe is not None and s.result is not None]
+    if len(done) < 2:
+        return
+    lut = lut or LutSettings()
+    src = np.concatenate([s.keyframe.reshape(-1, 3) for s in done]).astype(np.float32) / 255.0
+    dst = np.concatenate([s.result.reshape(-1, 3) for s in done]).astype(np.float32) / 255.0
+    pixels = [s.keyframe.shape[0] * s.keyframe.shape[1] for s in done]
+    weights = np.concatenate([np.full(n, (s.end - s.start) / n) for s, n in zip(done, pixels)])
+    table = fit_table(src, dst, lut.size, lut.smoothness, lut.anchor, weights)
+    for s in done:
+        s.table = table
+
+
+def carry_look(
+    shots: Sequence[Shot], settings: VideoSettings = VideoSettings(), lut: LutSettings | None = None
+) -> None:
+    """After the keyframes: the clip's shared LUT (``settings.lut_scope == "clip"``), then the local
+    maps (``settings.look == "local"``)."""
+    if settings.lut_scope == "clip":
+        share_look(shots, lut)
+    carry_local(shots, settings)
+
+
 def carried_frames(path: str | os.PathLike, info: vio.VideoInfo, shots: Sequence[Shot]) -> Iterator:
     """(pts, frame in its shot's look) for every frame of the clip."""
     starts = {s.start: s for s in shots}
@@ -265,6 +305,6 @@ def restyle_video(
         callback=callback,
         step_callback=step_callback,
     )
-    carry_local(shots, settings)
+    carry_look(shots, settings, lut)
     render(path, output, info, shots, settings, callback)
     return shots
