@@ -11,6 +11,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dpst.cli import main
@@ -142,3 +143,33 @@ def test_without_opencv_the_local_look_is_one_line_naming_the_extra(clips, tmp_p
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "pip install 'dpst[video]'" in err[0], err
     assert not out.exists()
+
+
+def test_lut_scope_clip_shares_one_lut_over_the_shots_of_a_real_clip(clips, tmp_path, tiny_weights_file):  # noqa: F811
+    from dpst.video import io as vio
+
+    style = save_photo(tmp_path / "style.png")
+    outs = {}
+    for scope in ("shot", "clip"):
+        out = outs[scope] = tmp_path / f"{scope}.mp4"
+        args = [str(clips / "bikes.mp4"), str(style), "-o", str(out), "--weights", str(tiny_weights_file)]
+        assert main(["video", *args, *TINY, "--look", "lut", "--lut-scope", scope]) == 0
+        assert vio.probe(out).frames == 250
+    # the colours shots 1 and 2 (either side of bikes' first cut, frame 30) share: with one LUT for
+    # the clip they come out the same in both (up to H.264), with a LUT per shot they need not
+    frames = {k: [f for _, f in vio.read_frames(p)] for k, p in outs.items()}
+    inputs = [f for _, f in vio.read_frames(clips / "bikes.mp4")]
+
+    def spread(look):  # how differently shots 1 and 2 map the colours they share (mean over a 16^3 grid)
+        maps = []
+        for lo, hi in ((0, 30), (30, 76)):
+            src = np.concatenate([inputs[t].reshape(-1, 3) for t in range(lo, hi, 5)]).astype(int) // 16
+            dst = np.concatenate([look[t].reshape(-1, 3) for t in range(lo, hi, 5)]).astype(float)
+            cell = src[:, 0] * 256 + src[:, 1] * 16 + src[:, 2]
+            n = np.bincount(cell, minlength=4096)
+            sums = np.stack([np.bincount(cell, dst[:, c], minlength=4096) for c in range(3)], 1)
+            maps.append((sums / np.maximum(n, 1)[:, None], n))
+        both = (maps[0][1] > 50) & (maps[1][1] > 50)
+        return np.abs(maps[0][0][both] - maps[1][0][both]).mean()
+
+    assert spread(frames["clip"]) < 0.5 * spread(frames["shot"])
