@@ -36,15 +36,16 @@ class Config:
     iterations: int = field(
         default=0, metadata={"help": "L-BFGS steps of *both* stages (the paper: 1000); 0 = per stage:"}
     )
-    stage1_iterations: int = field(default=90, metadata={"help": "steps of stage 1 (at --stage1-size)"})
+    stage1_iterations: int = field(default=80, metadata={"help": "steps of stage 1 (at --stage1-size)"})
     stage2_iterations: int = field(default=30, metadata={"help": "steps of stage 2 (at --size)"})
     stage3_iterations: int = field(
-        default=0,
+        default=6,
         metadata={
             "help": "steps of a stage 3 after stage 2, on a photo with texture still to fix (see "
             "--stage3-texture): the same objective at the photo's own size (at most --stage3-size), "
-            "about 1.2-2 s a step at 700 px here; 6: 16 of pairs 1-20 no worse than the authors "
-            "(15 without), 1.08x the time (docs/benchmarks.md, 'Stage 3'); 0 = none"
+            "about 2 s a step at 700 px here; pairs 1-20: 16 no worse than the authors on all three "
+            "metrics (15 with 0), the same mean time with stage 1 at 80 steps (docs/benchmarks.md, "
+            "'Stage 3 by default'); 0 = none"
         },
     )
     stage3_size: int = field(default=700, metadata={"help": "long side (px) at most at which stage 3 runs"})
@@ -227,11 +228,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stage1_size": 160,
         "stage1_iterations": 30,
         "stage2_iterations": 15,
+        "stage3_iterations": 0,
         "filter": False,
         "photo_balance": 0.0,
     },
-    # the defaults: 90 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
-    # carried to the photo's full size
+    # the defaults: 80 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
+    # 6 texture steps at 700 px where texture is left, carried to the photo's full size
     "default": {},
     # stage 2 at 700 px with 10x the style weight, the filter's edge at 0.005, then two passes of the
     # local affine projection: over pairs 1-20 the same photorealism, closer colours, texture mixed,
