@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import git_commit, machine, pair_files, parse_ids, update_doc, write_json  # noqa: E402
 
 PAPER_STEPS = 1000
-STEPS = ("prepare", "targets", "stage1", "laplacian", "stage2", "filter", "upsample", "save")
+STEPS = ("prepare", "targets", "stage1", "laplacian", "stage2", "stage3", "filter", "upsample", "save")
+STAGES = ("stage1", "stage2", "stage3")
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +56,11 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "timings": timings,
         "wall_s": time.perf_counter() - t0,
-        "steps": {"stage1": cfg.steps(1), "stage2": cfg.steps(2) if cfg.stage2 else 0},
+        "steps": {
+            "stage1": cfg.steps(1),
+            "stage2": cfg.steps(2) if cfg.stage2 else 0,
+            "stage3": cfg.steps(3) if stylizer.stage3_ran else 0,  # only where texture was left
+        },
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "output_px": list(image.size),
     }
@@ -82,7 +87,7 @@ def extrapolate(rec: dict[str, Any], steps: int) -> dict[str, Any]:
         **rec,
         "timings": t,
         "wall_s": sum(t.values()),
-        "steps": {"stage1": steps, "stage2": steps},
+        "steps": {"stage1": steps, "stage2": steps, "stage3": 0},
         "extrapolated_from": rec["steps"],
     }
 
@@ -100,12 +105,12 @@ def big_pair(files: dict[str, Path], folder: Path, shape: tuple[int, int] = (300
 
 
 def table(records: list[dict[str, Any]]) -> str:
-    head = f"| run | pair | load | {' | '.join(STEPS)} | total s | steps/s (stage 1, 2) | peak RSS MB |"
+    head = f"| run | pair | load | {' | '.join(STEPS)} | total s | steps/s (stage 1, 2, 3) | peak RSS MB |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in records:
         t = r["timings"]
         rate = [
-            f"{r['steps'][s] / t[s]:.2f}" if r["steps"][s] and t.get(s) else "–" for s in ("stage1", "stage2")
+            f"{r['steps'][s] / t[s]:.2f}" if r["steps"].get(s) and t.get(s) else "–" for s in STAGES
         ]
         name = r["name"] + (" (extrapolated)" if "extrapolated_from" in r else "")
         cells = " | ".join(f"{t[k]:.1f}" if k in t else "–" for k in ("load", *STEPS))

@@ -4,7 +4,7 @@ import pytest
 
 from dpst.config import Config
 from dpst.errors import TooLarge
-from dpst.resources import OUTPUT_PIXEL_BYTES, check_memory, estimate_bytes, working_bytes
+from dpst.resources import OUTPUT_PIXEL_BYTES, check_memory, estimate_bytes, working_bytes, working_side
 from tests.conftest import photo
 
 GIB = 2**30
@@ -13,10 +13,22 @@ GIB = 2**30
 def test_estimate_grows_with_the_output_and_the_working_size():
     cfg = Config()
     assert estimate_bytes(700, 467, cfg) < estimate_bytes(3000, 4000, cfg) < estimate_bytes(5773, 8660, cfg)
-    assert estimate_bytes(700, 467, Config(size=256)) < estimate_bytes(700, 467, cfg)
+    flat = cfg.updated(stage3_iterations=0)  # the working size alone
+    assert estimate_bytes(700, 467, flat.updated(size=256)) < estimate_bytes(700, 467, flat)
     # --output-size shrinks what is made at full size
     assert estimate_bytes(5773, 8660, cfg.updated(output_size=2000)) < estimate_bytes(5773, 8660, cfg)
     assert estimate_bytes(100, 100, cfg) == working_bytes(cfg) + OUTPUT_PIXEL_BYTES * 100 * 100
+
+
+def test_stage3_counts_at_its_own_size_when_it_may_run():
+    cfg = Config()
+    assert working_side(cfg) == cfg.stage3_size > cfg.size
+    no_stage3 = (cfg.updated(stage3_iterations=0), cfg.updated(stage2=False))
+    assert working_side(no_stage3[0]) == working_side(no_stage3[1]) == cfg.size
+    assert working_bytes(cfg.updated(stage3_iterations=0)) < working_bytes(cfg)
+    assert working_side(Config.preset("quality")) == 700 and working_side(Config.preset("fast")) == 256
+    with pytest.raises(TooLarge, match="smaller --stage3-size"):
+        check_memory((700, 467), cfg, available=working_bytes(cfg) // 2)
 
 
 def test_a_run_that_fits_passes_and_one_that_does_not_names_an_output_size_that_fits():
@@ -29,7 +41,7 @@ def test_a_run_that_fits_passes_and_one_that_does_not_names_an_output_size_that_
     assert 2900 <= fit <= 3000 * 1.01  # the long side of the largest output that fits
     check_memory((5773, 8660), cfg.updated(output_size=fit), available=available)  # and it does fit
     with pytest.raises(TooLarge, match="smaller --size"):
-        check_memory((700, 467), cfg, available=working_bytes(cfg) // 2)
+        check_memory((700, 467), cfg.updated(stage3_iterations=0), available=working_bytes(cfg) // 4)
 
 
 def test_stylize_refuses_up_front_with_one_line(monkeypatch):

@@ -45,9 +45,17 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def working_side(cfg: Config) -> int:
+    """The long side of the largest image the optimisation may work on: ``--size``, or stage 3's
+    ``--stage3-size`` when stage 3 may run (only on photos with texture left, and never above the
+    photo's own size: an upper bound).  Measured: the default preset on pair 3 (700 px, stage 3 ran)
+    peaked at 2.19 GB, over the 1.6 GB of a 512 px working size alone (benchmarks/speed.py)."""
+    return max(cfg.size, cfg.stage3_size if cfg.stage2 and cfg.steps(3) > 0 else 0)
+
+
 def working_bytes(cfg: Config) -> int:
     """Peak memory of the optimisation at the working size (the same for every photo size)."""
-    return BASE_BYTES + WORKING_PIXEL_BYTES * cfg.size**2
+    return BASE_BYTES + WORKING_PIXEL_BYTES * working_side(cfg) ** 2
 
 
 def output_shape(height: int, width: int, cfg: Config) -> tuple[int, int]:
@@ -73,7 +81,8 @@ def check_memory(shape: tuple[int, int], cfg: Config, available: int | None = No
     oh, ow = output_shape(h, w, cfg)
     fit = int(max(oh, ow) * (max(room, 0) / (OUTPUT_PIXEL_BYTES * oh * ow)) ** 0.5) if room > 0 else 0
     gib = 2**30
-    hint = f"use --output-size {fit} or less" if fit >= 32 else "use a smaller --size"
+    smaller = "--size" if working_side(cfg) == cfg.size else "--stage3-size (or --stage3-iterations 0)"
+    hint = f"use --output-size {fit} or less" if fit >= 32 else f"use a smaller {smaller}"
     raise TooLarge(
         f"a {ow}x{oh} result needs about {need / gib:.1f} GiB but {available / gib:.1f} GiB is free; {hint}"
     )
