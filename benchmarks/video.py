@@ -49,8 +49,14 @@ from dpst.video import carry, metrics, pipeline  # noqa: E402
 from dpst.video import io as vio  # noqa: E402
 
 CLIPS = ("carphone_pristine.mp4", "bigbuckbunny.mp4", "bikes.mp4")
-# VideoSettings (look, lut_scope) of each variant, all measured from the same keyframes
-LOOKS = {"lut": ("lut", "shot"), "local": ("local", "shot"), "local_clip": ("local", "clip")}
+# VideoSettings fields of each variant (the rest at their defaults), all measured from the same keyframes
+LOOKS = {
+    "lut": {"look": "lut"},
+    "local": {"look": "local"},
+    "local_clip": {"look": "local", "lut_scope": "clip"},
+    "local_r03": {"look": "local", "local_radius": 0.03},
+    "local_r015": {"look": "local", "local_radius": 0.015},
+}
 
 
 def style_photo() -> str:
@@ -132,8 +138,7 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
         for shot, table in zip(shots, own_tables):
             shot.local, shot.table = None, table
         t5 = time.perf_counter()
-        kind, scope = LOOKS[look]
-        pipeline.carry_look(shots, pipeline.VideoSettings(look=kind, lut_scope=scope))
+        pipeline.carry_look(shots, pipeline.VideoSettings(**LOOKS[look]))
         t6 = time.perf_counter()
         out = pipeline.render(clip, folder / f"out_{look}_{name}", info, shots)
         t7 = time.perf_counter()
@@ -228,12 +233,8 @@ def plot(results: list[dict]) -> None:
     for ax, r in zip(axes[:, 0], results):
         for look in r["looks"]:
             pp = r["looks"][look]["per_pair"]
-            kind, scope = LOOKS[look]
-            ax.plot(
-                range(1, len(pp["dpst_video"]) + 1),
-                pp["dpst_video"],
-                label=f"dpst video --look {kind} --lut-scope {scope}",
-            )
+            flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in LOOKS[look].items())
+            ax.plot(range(1, len(pp["dpst_video"]) + 1), pp["dpst_video"], label=f"dpst video {flags}")
         last = list(r["looks"])[-1]
         pp = r["looks"][last]["per_pair"]
         ax.plot(
@@ -265,7 +266,7 @@ def main() -> None:
     p.add_argument("--score-every", type=int, default=10)
     p.add_argument("--score-side", type=int, default=320)
     p.add_argument("--clips", nargs="+", default=list(CLIPS))
-    p.add_argument("--looks", nargs="+", default=list(LOOKS), choices=list(LOOKS))
+    p.add_argument("--looks", nargs="+", default=["lut", "local", "local_clip"], choices=list(LOOKS))
     p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "video.json"))
     p.add_argument("--no-pictures", action="store_true", help="no strips or plot in docs/img")
     args = p.parse_args()
