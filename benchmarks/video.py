@@ -52,10 +52,11 @@ CLIPS = ("carphone_pristine.mp4", "bigbuckbunny.mp4", "bikes.mp4")
 # VideoSettings fields of each variant (the rest at their defaults), all measured from the same keyframes
 LOOKS = {
     "lut": {"look": "lut"},
-    "local": {"look": "local"},
+    "local": {"look": "local"},  # the default: sharp windows on well-tracked shots
     "local_clip": {"look": "local", "lut_scope": "clip"},
-    "local_r03": {"look": "local", "local_radius": 0.03},
-    "local_r015": {"look": "local", "local_radius": 0.015},
+    "local_r06": {"look": "local", "sharp_radius": 0.0},  # 6% windows on every shot (the default before)
+    "local_r03": {"look": "local", "local_radius": 0.03, "sharp_radius": 0.0},
+    "local_r015": {"look": "local", "local_radius": 0.015, "sharp_radius": 0.0},
 }
 
 
@@ -158,6 +159,8 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
                     "shot": k + 1,
                     "frames": [shot.start, shot.end - 1],
                     "keyframe": shot.key,
+                    "tracked": shot.tracked,
+                    "sharp_maps": shot.sharp is not None and shot.tracked >= shot.sharp_tracked,
                     "scored": picks,
                     "keyframe_full_result": key,
                     "frames_mean": {

@@ -15,6 +15,10 @@ def test_video_settings_are_checked_where_they_are_made():
         pipeline.VideoSettings(look="flow")
     with pytest.raises(ValueError, match="--local-radius"):
         pipeline.VideoSettings(local_radius=0.0)
+    with pytest.raises(ValueError, match="--sharp-radius"):
+        pipeline.VideoSettings(sharp_radius=-0.1)
+    with pytest.raises(ValueError, match="--sharp-tracked"):
+        pipeline.VideoSettings(sharp_tracked=1.5)
 
 
 def _shot(n=5, dx=2):
@@ -78,3 +82,31 @@ def test_lut_scope_clip_gives_every_shot_one_lut_weighted_by_length():
     assert one[0].table is own[0]  # a clip of one shot keeps its LUT
     with pytest.raises(ValueError, match="--lut-scope"):
         pipeline.VideoSettings(lut_scope="scene")
+
+
+
+def test_sharp_maps_on_a_well_tracked_shot_keep_the_look_closer_and_a_poorly_tracked_one_keeps_smooth():
+    shot, frames, gain = _shot()
+    pipeline.carry_local([shot], pipeline.VideoSettings(sharp_radius=0.015, sharp_tracked=0.8))
+    tracks = track.track_positions(shot.small, shot.key)
+    assert pipeline.shot_maps(shot, tracks) is shot.sharp and 0.9 < shot.tracked <= 1.0
+    dense = carry.dense_table(shot.table)
+    key = carry.apply_dense(dense, frames[shot.key])
+    want = frames[shot.key] * gain
+    edge = slice(60, 100)  # around the keyframe's left/right boundary, which sharp windows follow closely
+    err = {
+        name: np.abs(track.apply_local(key, maps).astype(float)[:, edge] - want[:, edge]).mean()
+        for name, maps in (("sharp", shot.sharp), ("smooth", shot.local))
+    }
+    assert err["sharp"] < 0.6 * err["smooth"], err
+    shot.sharp_tracked = shot.tracked + 0.01  # fewer pixels tracked than the bar asks: the smooth maps
+    assert pipeline.shot_maps(shot, tracks) is shot.local
+    pipeline.carry_local([shot], pipeline.VideoSettings(sharp_radius=0.0))
+    assert shot.sharp is None and pipeline.shot_maps(shot, tracks) is shot.local
+
+
+def test_tracked_share_is_one_for_a_still_shot_and_lower_when_the_scene_leaves_the_frame():
+    still = [(64 + _texture(30, 40) // 2).astype(np.uint8)] * 3
+    assert track.tracked_share(track.track_positions(still, 1)) == 1.0
+    shot, _, _ = _shot(n=9, dx=4)  # 4 px a frame: the frames at the ends have moved 16 px
+    assert track.tracked_share(track.track_positions(shot.small, shot.key)) < 0.99

@@ -121,6 +121,13 @@ def track_positions(frames: Sequence[np.ndarray], key: int) -> list[tuple[np.nda
     return out  # type: ignore[return-value]
 
 
+def tracked_share(tracks: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The share of a shot's pixels that the flow follows back to the keyframe, averaged over its
+    frames (``tracks`` from :func:`track_positions`): 1 for a still shot, low where much is occluded or
+    new."""
+    return float(np.mean([tracked.mean() for _, tracked in tracks]))
+
+
 def maps_at(coeffs: np.ndarray, pos: np.ndarray, tracked: np.ndarray) -> np.ndarray:
     """A frame's (12, h, w) maps: the keyframe's ``coeffs`` (:func:`fit_local`) read at ``pos``, lost
     pixels filled (:func:`track_positions` gives ``pos`` and ``tracked``)."""
