@@ -160,7 +160,7 @@ def run_clip(name: str, args, stylizer: Stylizer, baseline: Stylizer, folder: Pa
                     "frames": [shot.start, shot.end - 1],
                     "keyframe": shot.key,
                     "tracked": shot.tracked,
-                    "sharp_maps": shot.sharp is not None and shot.tracked >= shot.sharp_tracked,
+                    "sharp_maps": shot.sharp_used,
                     "scored": picks,
                     "keyframe_full_result": key,
                     "frames_mean": {

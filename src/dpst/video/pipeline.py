@@ -144,6 +144,11 @@ class Shot:
     sharp_tracked: float = 1.0
     tracked: float = 0.0  # the share of the shot's pixels followed to the keyframe (set by render)
 
+    @property
+    def sharp_used(self) -> bool:
+        """Whether render follows the sharp maps on this shot (once ``tracked`` is known)."""
+        return self.sharp is not None and self.tracked >= self.sharp_tracked
+
 
 def find_shots(
     path: str | os.PathLike,
@@ -273,8 +278,7 @@ def shot_maps(shot: Shot, tracks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np
     ``shot.sharp_tracked`` of its pixels back to the keyframe (``tracks`` from
     :func:`dpst.video.track.track_positions`), else the smooth ones.  Sets ``shot.tracked``."""
     shot.tracked = track.tracked_share(tracks)
-    sharp = shot.sharp is not None and shot.tracked >= shot.sharp_tracked
-    return shot.sharp if sharp else shot.local
+    return shot.sharp if shot.sharp_used else shot.local
 
 
 def carried_frames(path: str | os.PathLike, info: vio.VideoInfo, shots: Sequence[Shot]) -> Iterator:
