@@ -6,6 +6,7 @@ import pytest
 pytest.importorskip("cv2")
 
 from dpst.video import carry, pipeline, track  # noqa: E402
+from tests.video.conftest import clips  # noqa: E402, F401
 from tests.video.test_track import _texture  # noqa: E402
 
 
@@ -110,3 +111,30 @@ def test_tracked_share_is_one_for_a_still_shot_and_lower_when_the_scene_leaves_t
     assert track.tracked_share(track.track_positions(still, 1)) == 1.0
     shot, _, _ = _shot(n=9, dx=4)  # 4 px a frame: the frames at the ends have moved 16 px
     assert track.tracked_share(track.track_positions(shot.small, shot.key)) < 0.99
+
+
+def test_restyle_video_reports_each_step_through_callbacks_and_prints_nothing(clips, tmp_path, capfd):  # noqa: F811
+    import dpst
+    from dpst.api import Stylizer
+    from dpst.neural.vgg import random_weights
+    from dpst.video import io as vio
+    from tests.conftest import photo
+
+    config = dpst.Config(size=48, iterations=2, stage2=False, filter=False, masks="none")
+    seen, steps, phases = [], [], []
+    out = tmp_path / "out.mp4"
+    shots = pipeline.restyle_video(
+        clips / "carphone_pristine.mp4",
+        photo(40, 40, 1),
+        out,
+        Stylizer(config, weights=random_weights()),
+        callback=seen.append,
+        step_callback=steps.append,
+        on_phase=phases.append,
+    )
+    assert capfd.readouterr() == ("", "")
+    assert vio.probe(out).frames == 120 and sum(s.end - s.start for s in shots) == 120
+    assert [p.phase for p in seen][0] == "scan" and seen[-1] == pipeline.VideoProgress("render", 120, 120)
+    keys = [p for p in seen if p.phase == "keyframe"]
+    assert keys[-1].done == keys[-1].total == len(shots) and len(steps) == 2 * len(shots) and phases
+    assert all(s.table is not None and s.local is not None for s in shots)

@@ -19,7 +19,7 @@ from .. import io
 from ..api import Stylizer
 from ..neural.lbfgs import Interrupted
 from ..video import io as vio
-from ..video.pipeline import VideoProgress, VideoSettings, carry_look, find_shots, render, stylise_keyframes
+from ..video.pipeline import VideoProgress, VideoSettings, find_shots, restyle_video
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
@@ -75,20 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Bars:
-    """The library's VideoProgress as a tqdm bar per phase (scan, render) and a line per keyframe."""
+    """The library's VideoProgress as a tqdm bar per phase (scan, render), a line per keyframe, and
+    ``steps`` (the keyframes' step bars) closed once the last keyframe is done."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar, self.phase = quiet, None, ""
+    def __init__(self, quiet: bool, steps: ProgressBar | None = None) -> None:
+        self.quiet, self.steps, self.bar, self.phase, self.frames = quiet, steps, None, "", 0
 
     def __call__(self, p: VideoProgress) -> None:
-        if self.quiet:
-            return
         if p.phase == "keyframe":
             self.close()
-            if p.done < p.total:
+            if p.done == p.total and self.steps is not None:
+                self.steps.close()
+            if not self.quiet and p.done == 0:
+                print(f"dpst: {p.shots} shot(s) in {self.frames} frames", file=sys.stderr)
+            if not self.quiet and p.done < p.total:
                 print(
                     f"dpst: shot {p.shot} of {p.shots}: restyling its keyframe", file=sys.stderr, flush=True
                 )
+            return
+        if p.phase == "scan":
+            self.frames = p.total
+        if self.quiet:
             return
         if p.phase != self.phase or self.bar is None:
             from tqdm import tqdm
@@ -115,41 +122,38 @@ def run_video(argv: Sequence[str]) -> int:
     io.load_image(args.style, "style")  # a bad style photo is refused before the clip is read
     config = config_from_args(args)
     info = vio.probe(args.input)
-    bars = Bars(args.quiet)
     stylizer = Stylizer(config)
+    steps = ProgressBar(output, args.quiet, save_every=0)
+    bars = Bars(args.quiet, steps)
     try:
-        shots = find_shots(args.input, info, settings, bars)
-        bars.close()
-        if args.save_keyframes:
-            return save_keyframes(shots, Path(args.save_keyframes), args.quiet)
-        if not args.quiet:
-            print(f"dpst: {len(shots)} shot(s) in {info.frames} frames", file=sys.stderr)
-        step_bar = ProgressBar(output, args.quiet, save_every=0)
         try:
-            stylise_keyframes(
-                shots,
+            if args.save_keyframes:
+                shots = find_shots(args.input, info, settings, bars)
+                bars.close()
+                return save_keyframes(shots, Path(args.save_keyframes), args.quiet)
+            restyle_video(
+                args.input,
                 args.style,
+                output,
                 stylizer,
+                settings,
                 lut,
                 content_masks=args.content_mask,
                 style_mask=args.style_mask,
                 callback=bars,
-                step_callback=step_bar,
+                step_callback=steps,
                 on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
+                info=info,
             )
-        finally:
-            step_bar.close()
-        carry_look(shots, settings, lut)
-        render(args.input, output, info, shots, settings, bars)
+        finally:  # the bars go before any line below
+            steps.close()
+            bars.close()
     except (Interrupted, KeyboardInterrupt):
-        bars.close()
         print("dpst: interrupted before any frame was written; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except vio.Interrupted as stop:
-        bars.close()
         print(f"dpst: interrupted; wrote the first {stop.frames} frames to {stop.path}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    bars.close()
     if not args.quiet:
         print(f"wrote {output}", file=sys.stderr)
     return 0

@@ -337,10 +337,17 @@ def restyle_video(
     style_mask: io.ImageLike | None = None,
     callback: Callable[[VideoProgress], None] | None = None,
     step_callback: Callback | None = None,
+    on_phase: PhaseHook | None = None,
+    info: vio.VideoInfo | None = None,
 ) -> list[Shot]:
     """The clip at ``path`` in the look of ``style``, written to ``output`` (module docstring); the
-    shots, with their keyframes, results, LUTs and local maps."""
-    info = vio.probe(path)
+    shots, with their keyframes, results, LUTs and local maps.
+
+    ``callback`` hears each step (:class:`VideoProgress`), ``step_callback`` and ``on_phase`` each
+    keyframe's stylisation (as :class:`dpst.api.Stylizer` does); ``info``: the clip's
+    :func:`dpst.video.io.probe`, if the caller has it already (probing decodes the whole clip).
+    Ctrl-C while the frames are written: :class:`dpst.video.io.Interrupted`, the frames done kept."""
+    info = info or vio.probe(path)
     shots = find_shots(path, info, settings, callback)
     stylise_keyframes(
         shots,
@@ -351,6 +358,7 @@ def restyle_video(
         style_mask=style_mask,
         callback=callback,
         step_callback=step_callback,
+        on_phase=on_phase,
     )
     carry_look(shots, settings, lut)
     render(path, output, info, shots, settings, callback)
