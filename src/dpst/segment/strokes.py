@@ -289,7 +289,7 @@ def complete_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both photos' label maps from strokes on both, completed together: each photo as in
     :func:`complete_labels`, with the strokes of the other photo also saying what each label looks
-    like (:func:`cross_priors`; net: a :class:`dpst.vgg.VGGFeatures`).  Measured with the proxy of
+    like (:func:`cross_priors`; net: a :class:`dpst.neural.vgg.VGGFeatures`).  Measured with the proxy of
     docs/masks.md (2 simulated strokes a region, pairs 1-20): style_swd 7.15 -> 6.93 on seed 0, 8.12 ->
     7.94 on seed 1 against completing each photo alone; at the default preset 6.33 -> 5.95."""
     shapes = shapes or (content.shape[:2], style.shape[:2])
