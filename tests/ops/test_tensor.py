@@ -1,4 +1,4 @@
-"""Battery for dpst.ops.tensor: to_tensor and to_image (the one numpy <-> torch image conversion)."""
+"""dpst.ops.tensor: to_tensor and to_image (the one numpy <-> torch image conversion)."""
 
 from __future__ import annotations
 

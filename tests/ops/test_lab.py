@@ -1,4 +1,4 @@
-"""Battery for dpst.ops.lab.srgb_to_lab: shapes, golden values, a per-pixel reference and properties.
+"""dpst.ops.lab.srgb_to_lab: shapes, golden values, a per-pixel reference and properties.
 
 srgb_to_lab does no input checking (any float array of shape (..., 3)), so there is no exception
 test; a non-3 last axis fails inside numpy's matmul.
