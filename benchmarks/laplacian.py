@@ -1,6 +1,6 @@
 """Timings of the photorealism machinery at the working size (700 px long side).
 
-    PYTHONPATH=src python benchmarks/laplacian.py [--image PATH] [--repeats N] [--threads T] [--no-large]
+    python benchmarks/laplacian.py [--image PATH] [--repeats N] [--threads T] [--no-large]
 
 Prints min / median wall-clock seconds of: building the matting Laplacian, one forward+backward of
 the photorealism loss with each backend, the local affine filter, refine_detail, and affine_upsample
@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import common
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,7 +29,7 @@ from dpst.ops.laplacian import LaplacianTerm, matting_laplacian
 from dpst.ops.local_affine import local_affine_filter
 from dpst.ops.upsample import affine_upsample
 
-DEFAULT_IMAGE = Path("/work/shared/examples/input/in9.png")
+DEFAULT_IMAGE = common.EXAMPLES / "input" / "in9.png"
 
 
 def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -97,7 +99,7 @@ def report(name: str, t: tuple[float, float], extra: str = "") -> None:
     print(f"{name:<46} min {t[0]:8.3f} s   median {t[1]:8.3f} s {extra}")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         extra = probe("refine_detail", args.threads) + " (the output alone is 137 MiB)"
         report("refine_detail at 4000x3000", timed(lambda: refine_detail(up, full), 2), extra)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

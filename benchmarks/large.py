@@ -23,16 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "src" / "dpst").is_dir():
-    sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+from common import ROOT, git_commit, machine, pair_files, update_doc, write_json
+from PIL import Image
 
-from PIL import Image  # noqa: E402
-from quality import git_commit, machine, pair_files, update_doc, write_json  # noqa: E402
-
-from dpst.config import Config  # noqa: E402
-from dpst.resources import estimate_bytes  # noqa: E402
+from dpst.config import Config
+from dpst.resources import estimate_bytes
 
 GIB = 2**30
 
@@ -81,11 +77,11 @@ def table(records: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pairs", type=Path, required=True)
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES)
     p.add_argument("--id", type=int, default=9)
     p.add_argument("--sizes", default="4000x3000,8660x5773", help="WIDTHxHEIGHT,... smallest first")
-    p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "large.json")
-    p.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--json", type=Path, default=common.RESULTS / "large.json")
+    p.add_argument("--doc", type=Path, default=common.DOCS / "benchmarks.md")
     args = p.parse_args(argv)
     files = pair_files(args.pairs, args.id)
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
@@ -98,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{size}: {rec['wall_s']:.0f} s, {rec['peak_rss_gib']:.2f} GiB peak", flush=True)
             records.append(rec)
             content.unlink()
-    command = "python benchmarks/large.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = common.command_line(__file__, sys.argv[1:] if argv is None else argv)
     meta = {
         "command": command,
         "commit": git_commit(),
-        "machine": machine(Config()),
+        "machine": machine(),
         "date": datetime.date.today().isoformat(),
         "pair": args.id,
     }

@@ -20,16 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
+from common import git_commit, pair_files, parse_ids, write_json
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from quality import git_commit, pair_files, parse_ids, write_json  # noqa: E402
-
-from dpst.lut import fit_lut  # noqa: E402
-from dpst.ops.lut import apply_table, jacobian_determinants  # noqa: E402
+from dpst.lut import fit_lut
+from dpst.ops.lut import apply_table, jacobian_determinants
 
 # a cell folds over where its Jacobian's det is below this (the identity's is 1): "badly negative";
 # a look that squashes colours toward a plane has dets near 0 of either sign, which are harmless
@@ -85,7 +81,7 @@ def run_pair(pm, files: dict, result_path: Path, smoothness: list[float], size: 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pairs", type=Path, required=True, help="the examples folder")
+    ap.add_argument("--pairs", type=Path, default=common.EXAMPLES, help="the examples folder")
     ap.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"))
     ap.add_argument("--runs", type=Path, required=True, help="folder of existing results")
     ap.add_argument("--pattern", default="out{i}.png")
@@ -93,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=33)
     ap.add_argument("--no-gram", action="store_true", help="skip style_gram (needs the VGG weights)")
     ap.add_argument(
-        "--eval", type=Path, default=ROOT.parent / "shared" / "eval", help="photometrics.py's folder"
+        "--eval", type=Path, default=common.ROOT.parent / "shared" / "eval", help="photometrics.py's folder"
     )
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "lut.json")
+    ap.add_argument("--json", type=Path, default=common.RESULTS / "lut.json")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(a.eval))
     import photometrics as pm
@@ -126,9 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(
         a.json,
         {
-            "command": " ".join(
-                ["python", "benchmarks/lut.py", *(argv if argv is not None else sys.argv[1:])]
-            ),
+            "command": common.command_line(__file__, sys.argv[1:] if argv is None else argv),
             "runs": str(a.runs),
             "size": a.size,
             "git": git_commit(),

@@ -17,20 +17,13 @@ import argparse
 import datetime
 import json
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "src" / "dpst").is_dir():
-    sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from quality import METRICS, git_commit, pair_files, parse_ids, update_doc, write_json  # noqa: E402
-from sheets import contact_sheet  # noqa: E402
+from common import METRICS, contact_sheet, git_commit, pair_files, parse_ids, update_doc, write_json
 
 ROWS = 10
 
@@ -122,11 +115,11 @@ def markdown(result: dict, sheets: list[Path], doc_dir: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=Path, default=ROOT.parent / "shared" / "examples")
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES)
     p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"))
     p.add_argument("--runs", nargs="*", default=[], metavar="NAME=QUALITY_JSON")
-    p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/masks.json")
-    p.add_argument("--doc", type=Path, default=ROOT / "docs/masks.md")
+    p.add_argument("--json", type=Path, default=common.RESULTS / "masks.json")
+    p.add_argument("--doc", type=Path, default=common.DOCS / "masks.md")
     args = p.parse_args(argv)
     per_pair, sheets = agreement(args.ids, args.pairs, args.doc.parent / "img", args.doc.stem)
     result = {
@@ -135,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_seconds": float(np.mean([v["seconds"] for v in per_pair.values()])),
         "runs": run_means(args.runs),
         "git": git_commit(),
-        "command": shlex.join(["python", os.path.relpath(__file__, ROOT), *argv]),
+        "command": common.command_line(__file__, argv),
         "date": datetime.date.today().isoformat(),
     }
     write_json(args.json, result)

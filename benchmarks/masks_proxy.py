@@ -27,29 +27,24 @@ import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 import torch
 import torch.nn.functional as F
+from common import pair_files, parse_ids, write_json
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "src" / "dpst").is_dir():
-    sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from quality import pair_files, parse_ids, write_json  # noqa: E402
-
-from dpst import io, segment  # noqa: E402
-from dpst.api import _shared, initial_image, prepare  # noqa: E402
-from dpst.config import Config  # noqa: E402
-from dpst.metrics import matched_iou, style_swd  # noqa: E402
-from dpst.ops.palette import labels_from_colors, resize_labels  # noqa: E402
+from dpst import io, segment
+from dpst.api import initial_image, prepare
+from dpst.metrics import default_net, matched_iou, style_swd
+from dpst.ops.palette import labels_from_colors, resize_labels
+from dpst.ops.tensor import to_tensor
 
 
 def _match_cells(net, rgb: np.ndarray, s: segment.SegmentSettings, grid: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour features of the cells on ``grid``: relu4_1 + relu5_1, L2-normalised per
     cell, and vertical position."""
     small = io.resize_long_side(rgb, s.analysis_size)
-    x = torch.from_numpy(np.ascontiguousarray(small, np.float32)).permute(2, 0, 1)[None]
+    x = to_tensor(small.astype(np.float32))
     with torch.no_grad():
         feats = net(x, ("relu4_1", "relu5_1"))
     match = []
@@ -66,7 +61,8 @@ def transfer_labels(net, content, style, s, shapes, regions: int = 4, knn: int =
     (_, style_x), (gc, gs) = segment.joint_cells(net, content, style, s)
     mc, ms = _match_cells(net, content, s, gc), _match_cells(net, style, s, gs)
     centres, style_lab = segment.auto.kmeans(style_x, regions, np.random.default_rng(s.seed))
-    nn = np.argsort(segment.auto._sq_dist(mc, ms), 1)[:, :knn]
+    sq_dist = (mc**2).sum(1)[:, None] - 2.0 * mc @ ms.T + (ms**2).sum(1)[None]
+    nn = np.argsort(sq_dist, 1)[:, :knn]
     votes = np.zeros((len(mc), regions))
     np.add.at(votes, (np.repeat(np.arange(len(mc)), knn), style_lab[nn].ravel()), 1.0)
     soft_c = torch.from_numpy((votes / knn).T.reshape(regions, *gc)).float()
@@ -78,36 +74,47 @@ def transfer_labels(net, content, style, s, shapes, regions: int = 4, knn: int =
     return out[0], out[1]
 
 
-def _parse(design: str) -> tuple[str, dict]:
+def _parse(design: str) -> tuple[str, list[str]]:
+    """'auto:max_regions=4,seed=1' → ('auto', ['max_regions=4', 'seed=1'])."""
     name, _, rest = design.partition(":")
-    kv = {}
-    for item in filter(None, rest.split(",")):
-        k, v = item.split("=")
-        kv[k] = float(v) if "." in v or "e" in v else int(v)
     if name not in ("hand", "none", "auto", "transfer", "strokes"):
-        raise SystemExit(f"unknown design {design!r}")
-    return name, kv
+        raise ValueError(f"unknown design {design!r}: use hand, none, auto, transfer or strokes")
+    return name, [item for item in rest.split(",") if item]
+
+
+def _take_ints(items: list[str], names: dict[str, int]) -> tuple[dict[str, int], list[str]]:
+    """The design's own integer options (``names``: their defaults) and the rest of ``items``."""
+    own, rest = dict(names), []
+    for item in items:
+        key, _, value = item.partition("=")
+        if key in own:
+            own[key] = int(value)
+        else:
+            rest.append(item)
+    return own, rest
 
 
 def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int, dict[str, float]]:
-    name, kv = _parse(design)
-    net = _shared(Config()).net
+    name, items = _parse(design)
+    net = default_net()
     if name == "transfer":
         st = segment.SegmentSettings()
+        kv, _ = _take_ints(items, {"regions": 4, "knn": 5})
         seg = lambda a, b, shapes: transfer_labels(net, a, b, st, shapes, **kv)  # noqa: E731
     else:
-        st = segment.SegmentSettings(**kv) if name == "auto" else segment.SegmentSettings(max_regions=1)
+        auto = common.parse_settings(items, segment.SegmentSettings) if name == "auto" else {}
+        st = segment.SegmentSettings(**auto) if name == "auto" else segment.SegmentSettings(max_regions=1)
         seg = lambda a, b, shapes: segment.auto_labels(net, a, b, st, shapes=shapes)  # noqa: E731
     rows = {}
     if name == "strokes":  # simulated strokes (benchmarks/strokes.py), completed by dpst
-        from strokes import drop_blends, simulate_strokes
+        from common import drop_blends, simulate_strokes
 
         from dpst.ops.palette import colors_from_labels
         from dpst.segment.strokes import StrokeSettings, complete_pair
 
-        k, seed = int(kv.pop("k", 2)), int(kv.pop("seed", 0))
-        kinds = {f: type(v) for f, v in StrokeSettings().__dict__.items()}
-        settings = StrokeSettings(**{key: kinds[key](v) for key, v in kv.items()})
+        own, items = _take_ints(items, {"k": 2, "seed": 0})
+        k, seed = own["k"], own["seed"]
+        settings = StrokeSettings(**common.parse_settings(items, StrokeSettings))
     for i in ids:
         f = pair_files(root, i)
         c, s = io.load_image(f["content"], "content"), io.load_image(f["style"], "style")
@@ -129,9 +136,7 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
             resize_labels(pair.content_labels, *c.shape[:2]),
             resize_labels(pair.style_labels, *s.shape[:2]),
         ]
-        iou = matched_iou(
-            np.concatenate([a.ravel() for a in auto]), np.concatenate([hc.ravel(), hs.ravel()])
-        )
+        iou = matched_iou(np.concatenate([a.ravel() for a in auto]), np.concatenate([hc.ravel(), hs.ravel()]))
         swd = style_swd(start, s, hc, hs)
         rows[i] = {"style_swd": swd, "iou": iou, "regions": len(pair.ids), "s": seconds}
     return rows
@@ -144,14 +149,18 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="hand | none | auto[:k=v,...] | transfer[:regions=K,knn=N] | strokes[:k=2,seed=0,key=v,...]",
     )
-    p.add_argument("--pairs", type=Path, required=True, help="the examples folder")
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES, help="the examples folder")
     p.add_argument("--ids", default="1-20")
     p.add_argument("--json", type=Path, help="write every pair's numbers here")
     a = p.parse_args(argv)
     ids = parse_ids(a.ids)
     out = {}
     for design in a.designs:
-        rows = proxy(design, ids, a.pairs)
+        try:
+            rows = proxy(design, ids, a.pairs)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"masks_proxy.py: {exc}", file=sys.stderr)
+            return 2
         out[design] = {str(i): r for i, r in rows.items()}
         mean = {k: float(np.mean([r[k] for r in rows.values()])) for k in ("style_swd", "iou")}
         per_pair = " ".join(f"{i}:{r['style_swd']:.1f}" for i, r in rows.items())

@@ -16,17 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "src" / "dpst").is_dir():
-    sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+import torch
+from common import git_commit, machine, pair_files, update_doc, write_json
 
-import torch  # noqa: E402
-from quality import git_commit, machine, pair_files, update_doc, write_json  # noqa: E402
-
-from dpst.config import Config  # noqa: E402
-from dpst.io import load_image  # noqa: E402
-from dpst.segment.semantic import ADE20K_LABELS, B0_CONFIG, B2_CONFIG, SceneParser, semantic_labels  # noqa: E402
+from dpst.io import load_image
+from dpst.segment.semantic import ADE20K_LABELS, B0_CONFIG, B2_CONFIG, SceneParser, semantic_labels
 
 
 def build(arch: dict) -> SceneParser:
@@ -49,10 +44,10 @@ def best_of(fn, n: int = 3) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pairs", type=Path, required=True)
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES)
     p.add_argument("--id", type=int, default=1)
-    p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "parser.json")
-    p.add_argument("--doc", type=Path, default=ROOT / "docs" / "masks.md")
+    p.add_argument("--json", type=Path, default=common.RESULTS / "parser.json")
+    p.add_argument("--doc", type=Path, default=common.DOCS / "masks.md")
     args = p.parse_args(argv)
     f = pair_files(args.pairs, args.id)
     content, style = load_image(f["content"]), load_image(f["style"])
@@ -65,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         pair = best_of(lambda parser=parser: semantic_labels(parser, content, style))
         rows[name] = {"params_m": params, "parse_one_s": one, "pair_s": pair}
         print(f"{name}: {params:.1f} M parameters, {one:.2f} s a photo, {pair:.2f} s a pair", flush=True)
-    command = "python benchmarks/parser.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    m, commit = machine(Config()), git_commit()
+    command = common.command_line(__file__, sys.argv[1:] if argv is None else argv)
+    m, commit = machine(), git_commit()
     write_json(args.json, {"command": command, "commit": commit, "machine": m, "rows": rows,
                            "date": datetime.date.today().isoformat(), "pair": args.id})  # fmt: skip
     lines = [

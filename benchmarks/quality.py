@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import hashlib
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -30,144 +28,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "src" / "dpst").is_dir():  # benchmark the working tree, installed or not
-    sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+import numpy as np
+from common import METRICS, contact_sheet, pair_files, parse_ids, read_json, sha256, update_doc, write_json
 
-import numpy as np  # noqa: E402
-from sheets import contact_sheet  # noqa: E402
+from dpst.config import Config, preset_flags
+from dpst.errors import WeightsError
+from dpst.metrics import losing, ratios, score
 
-from dpst.config import Config, preset_flags  # noqa: E402
-from dpst.errors import WeightsError  # noqa: E402
-from dpst.metrics import losing, ratios, score  # noqa: E402
-
-METRICS = ("affine_rms", "style_swd", "style_gram")
 SHEET_ROWS = 10  # pairs per contact sheet
 
 
-# --- settings ---------------------------------------------------------------------------------------
-
-
-def parse_ids(spec: str) -> list[int]:
-    """'1-3,7' → [1, 2, 3, 7]."""
-    ids: list[int] = []
-    try:
-        for part in spec.split(","):
-            lo, _, hi = part.strip().partition("-")
-            ids += range(int(lo), int(hi or lo) + 1)
-    except ValueError:
-        raise ValueError(f"--ids {spec!r}: expected numbers and ranges like 1-20 or 1,4,7-9") from None
-    return ids
-
-
-def _convert(text: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected true or false, got {text!r}")
-    return type(default)(text)
-
-
-def parse_settings(pairs: list[str], size: int | None) -> dict[str, Any]:
-    """Config overrides from ``--size`` and ``--set key=value`` (converted to the field's type)."""
-    fields = {f.name: f for f in dataclasses.fields(Config)}
-    aliases = {f.metadata.get("flag", f.name): f.name for f in fields.values()}
-    settings: dict[str, Any] = {} if size is None else {"size": size}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        key = key.strip().replace("-", "_")
-        key = aliases.get(key, key)
-        if not sep or key not in fields:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(fields)}")
-        try:
-            settings[key] = _convert(value.strip(), fields[key].default)
-        except ValueError as exc:
-            raise ValueError(f"--set {item!r}: {exc}") from None
-    return settings
-
-
-# --- provenance -----------------------------------------------------------------------------------
-
-
-def _device(cfg: Config) -> str:
-    import torch
-
-    if cfg.device != "auto":
-        return cfg.device
-    if torch.cuda.is_available():
-        return "cuda"
-    return "mps" if torch.backends.mps.is_available() else "cpu"
-
-
-def machine(cfg: Config) -> dict[str, Any]:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    device = _device(cfg)
-    info = {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "device": device,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    if device.startswith("cuda"):
-        info["gpu"] = torch.cuda.get_device_name()
-    return info
-
-
-def git_commit() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "HEAD"),
-        "src_dirty": bool(git("status", "--porcelain", "--", "src")),
-    }
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # --- running and scoring --------------------------------------------------------------------------
-
-
-def pair_files(root: Path, i: int) -> dict[str, Path]:
-    files = {
-        "content": root / f"input/in{i}.png",
-        "style": root / f"style/tar{i}.png",
-        "content_mask": root / f"segmentation/in{i}.png",
-        "style_mask": root / f"segmentation/tar{i}.png",
-        "authors": root / f"paper_final/best{i}_t_1000.png",
-    }
-    missing = [str(p) for p in files.values() if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"pair {i}: missing {', '.join(missing)} (is --pairs the examples folder?)")
-    return files
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
 
 
 def run_pair(
@@ -233,8 +105,9 @@ def cached_score(files: dict[str, Path], image: Path, cache: dict[str, Any], key
     return cache[key]["scores"]
 
 
-def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
-    """Run (or reuse) and score every pair; returns the results record."""
+def benchmark(args: argparse.Namespace, cfg: Config, authors_cache: dict | None = None) -> dict[str, Any]:
+    """Run (or reuse) and score every pair; returns the results record.  ``authors_cache``: the
+    authors' scores so far (default: those in ``args.json``), filled in."""
     config = json.loads(json.dumps(dataclasses.asdict(cfg)))
     config["hand_masks"] = args.masks == "hand" and args.run_masks is None
     if args.run_masks is not None:
@@ -242,7 +115,8 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     run_path, results_path = args.out / "run.json", args.json
     run = read_json(run_path)
     run.setdefault("pairs", {})
-    authors_cache = read_json(results_path).get("authors_cache", {})
+    if authors_cache is None:
+        authors_cache = read_json(results_path).get("authors_cache", {})
     pairs: dict[str, Any] = {}
     for i in args.ids:
         files, out, key = pair_files(args.pairs, i), args.out / f"out{i}.png", str(i)
@@ -495,19 +369,132 @@ def _baseline_lines(b: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def update_doc(doc: Path, section: str, name: str = "quality") -> None:
-    """Replace what lies between the ``<!-- {name}:begin/end -->`` markers of ``doc`` (appending them
-    if absent)."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
-    block = f"{begin}\n{section.strip()}\n{end}"
-    if begin in text and end in text:
-        before, rest = text.split(begin, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
+# --- sweeps ---------------------------------------------------------------------------------------
+
+
+def sweep_point(swept: dict[str, Any], results: dict[str, Any], path: Path) -> dict[str, Any]:
+    """One setting of a sweep: its values, our and the authors' means, pairs no worse, wall time."""
+    pairs = results["pairs"].values()
+    walls = [p["wall_s"] for p in pairs if p["wall_s"] is not None]
+    return {
+        "settings": swept,
+        "ours": results["summary"]["mean"]["ours"],
+        "authors": results["summary"]["mean"]["authors"],
+        "no_worse": results["summary"]["no_worse"],
+        "n": results["summary"]["n"],
+        "wall_s": float(np.mean(walls)) if walls else None,
+        "json": str(path),
+    }
+
+
+def _label(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items())
+
+
+def sweep_plot(result: dict[str, Any], path: Path) -> Path:
+    """Mean affine_rms against mean style_swd and style_gram, one point per setting, and the
+    authors' on the same pairs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    pts = result["points"]
+    for ax, metric in zip(axes, METRICS[1:]):
+        x = [p["ours"]["affine_rms"] for p in pts]
+        y = [p["ours"][metric] for p in pts]
+        ax.plot(x, y, "o-", color="tab:blue", label=f"dpst, {result['preset']} preset")
+        for p, xi, yi in zip(pts, x, y):
+            ax.annotate(
+                _label(p["settings"]), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8
+            )
+        a = pts[0]["authors"]
+        ax.plot([a["affine_rms"]], [a[metric]], "s", color="tab:red", label="authors (published)")
+        ax.set_xlabel("mean affine_rms (lower = more photorealistic)")
+        ax.set_ylabel(f"mean {metric} (lower = closer style)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{' x '.join(result['keys'])} sweep, pairs {result['ids']}", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sweep_markdown(result: dict[str, Any], image: Path, doc_dir: Path) -> str:
+    """The sweep section of docs/benchmarks.md (without the markers)."""
+    keys = result["keys"]
+    lines = [
+        f"## Trade-off: {' x '.join(keys)} sweep",
+        "",
+        f"Pairs {result['ids']}, `--preset {result['preset']}`, measured {result['date']} "
+        f"(commit `{result['git']['commit'][:10]}`) by",
+        "",
+        f"    {result['command']}",
+        "",
+        "| " + " | ".join(keys) + " | " + " | ".join(METRICS) + " | no worse | wall s per pair |",
+        "|---" * len(keys) + "|" + "---|" * (len(METRICS) + 2),
+    ]
+    for p in result["points"]:
+        values = " | ".join(f"{p['settings'][k]:g}" if isinstance(p["settings"][k], float) else
+                            str(p["settings"][k]) for k in keys)  # fmt: skip
+        cells = " | ".join(f"{p['ours'][m]:.2f}" for m in METRICS)
+        lines.append(f"| {values} | {cells} | {p['no_worse']}/{p['n']} | {_fmt(p['wall_s'], 0)} |")
+    a = result["points"][0]["authors"]
+    lines.append("| authors" + " |" * len(keys) + " " + " | ".join(f"{a[m]:.2f}" for m in METRICS) + " | | |")
+    lines += ["", f"![sweep]({os.path.relpath(image, doc_dir)})"]
+    return "\n".join(lines)
+
+
+def sweep(args: argparse.Namespace, argv: list[str], combos: list[dict[str, Any]]) -> dict[str, Any]:
+    """The benchmark once per combination of the swept values, each in ``--out/KEY=VALUE,...`` with
+    its own results file there (resumable like a single run); ``--json`` gets the means of each, and
+    ``--doc`` the section between ``<!-- sweep:begin/end -->``, with a plot."""
+    keys = [k for k in combos[0] if len({repr(c[k]) for c in combos}) > 1]
+    points, authors = [], {}  # the authors' scores, computed once for every setting
+    for settings in combos:
+        swept = {k: settings[k] for k in keys}
+        tag = ",".join(f"{k}={v}" for k, v in swept.items())
+        folder = args.out / tag
+        run_args = argparse.Namespace(**{**vars(args), "out": folder, "json": folder / "quality.json"})
+        print(f"{tag}:", flush=True)
+        results = run(run_args, settings, argv, doc=None, authors_cache=authors)
+        points.append(sweep_point(swept, results, run_args.json))
+    result = {
+        "keys": keys,
+        "preset": args.preset,
+        "ids": ",".join(map(str, args.ids)),
+        "points": points,
+        "command": common.command_line(__file__, argv),
+        "git": common.git_commit(),
+        "date": datetime.date.today().isoformat(),
+    }
+    write_json(args.json, result)
+    image = sweep_plot(result, args.doc.parent / "img" / f"{args.doc.stem}_sweep.png")
+    update_doc(args.doc, sweep_markdown(result, image, args.doc.parent), name="sweep")
+    return result
+
+
+# --- pairs whose verdict changed ------------------------------------------------------------------
+
+
+def changed_sheet(pairs: Path, runs: tuple[Path, Path], results: tuple[Path, Path], out: Path) -> list[int]:
+    """Contact sheet (content | style | before | after | authors) of the pairs whose verdict against
+    the authors changed between two runs of this benchmark (their --out folders and --json files);
+    returns those pairs."""
+    before, after = (read_json(p)["pairs"] for p in results)
+    changed = sorted(int(i) for i in after if i in before and after[i]["no_worse"] != before[i]["no_worse"])
+    rows, labels = [], []
+    for i in changed:
+        files = pair_files(pairs, i)
+        rows.append([files["content"], files["style"], *(r / f"out{i}.png" for r in runs), files["authors"]])
+        labels.append(f"{i} {'+' if after[str(i)]['no_worse'] else '-'}")
+    if rows:
+        titles = ["content", "style", "before", "after", "authors"]
+        contact_sheet(rows, titles, out, height=150, row_labels=labels)
+    return changed
 
 
 # --- CLI -------------------------------------------------------------------------------------------
@@ -515,7 +502,9 @@ def update_doc(doc: Path, section: str, name: str = "quality") -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=Path, required=True, help="the examples folder (input/, style/, ...)")
+    p.add_argument(
+        "--pairs", type=Path, default=common.EXAMPLES, help="the examples folder (input/, style/, ...)"
+    )
     p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"), help="pair ids, e.g. 1-20 or 1,4,7-9")
     p.add_argument("--out", type=Path, default=Path("benchmarks/runs/default"), help="folder of our outputs")
     p.add_argument("--preset", default="default", help="a dpst preset (fast, default, quality, paper)")
@@ -535,8 +524,20 @@ def parser() -> argparse.ArgumentParser:
         "scores still use the drawn masks",
     )
     p.add_argument("--size", type=int, default=None, help="working size (Config.size; default: the preset's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a Config field")
-    p.add_argument("--json", type=Path, default=Path("benchmarks/results/quality.json"))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,VALUE...]",
+        help="a Config field (its name or flag, e.g. photo_weight or lambda); several values sweep it: "
+        "the benchmark runs once per value (per combination, over several keys) and documents the means",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="results file (default: benchmarks/results/quality.json, or sweep.json for a sweep)",
+    )
     p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
     p.add_argument("--no-run", action="store_true", help="only score and document existing outputs")
     p.add_argument(
@@ -556,42 +557,77 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-sheets", action="store_true", help="no contact sheets (they show the example photos)"
     )
+    p.add_argument(
+        "--changed-sheet",
+        nargs=3,
+        metavar=("BEFORE_DIR", "BEFORE_JSON", "OUT"),
+        help="after the run, a contact sheet of the pairs whose verdict changed from an earlier run "
+        "(its --out and --json) to this one",
+    )
     return p
+
+
+def run(
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    argv: list[str],
+    doc: Path | None,
+    authors_cache: dict | None = None,
+) -> dict:
+    """One run of the benchmark at ``settings`` (Config fields over the preset): results written to
+    ``args.json``, and with ``doc`` its section, plots and contact sheets."""
+    if args.masks != "hand":
+        settings = {**settings, "masks": args.masks}
+    cfg = Config.preset(args.preset, **settings)
+    hand = args.masks == "hand" and not args.run_masks
+    record = {"preset": args.preset, "hand_masks": hand, **settings}
+    if args.run_masks is not None:
+        record["run_masks"] = str(args.run_masks)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = benchmark(args, cfg, authors_cache)
+    results.update(
+        settings=record,
+        summary=summarise(results["pairs"]),
+        machine=common.machine(cfg.device),
+        git=common.git_commit(),
+        command=common.command_line(__file__, argv),
+        date=datetime.date.today().isoformat(),
+        json=str(args.json),
+    )
+    if args.baseline is not None:
+        results["baseline"] = against_baseline(results["pairs"], args.baseline)
+    if doc is None:
+        write_json(args.json, results)
+        return results
+    img = doc.parent / "img"
+    plot = ratio_plot(results["pairs"], img / f"{doc.stem}_ratios.png")
+    results["ratio_plot"] = os.path.relpath(plot, doc.parent)
+    write_json(args.json, results)
+    images = [scatter(results["pairs"], m, img / f"{doc.stem}_{m}.png") for m in METRICS[1:]]
+    if not args.no_sheets:
+        images += sheets(results["pairs"], args.pairs, args.out, img, doc.stem)
+    update_doc(doc, markdown(results, images, doc.parent), name="quality")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     try:
-        settings = parse_settings(args.set, args.size)
-        if args.masks != "hand":
-            settings["masks"] = args.masks
-        cfg = Config.preset(args.preset, **settings)
-        hand = args.masks == "hand" and not args.run_masks
-        settings = {"preset": args.preset, "hand_masks": hand, **settings}
-        if args.run_masks is not None:
-            settings["run_masks"] = str(args.run_masks)
-        args.out.mkdir(parents=True, exist_ok=True)
-        results = benchmark(args, cfg)
-        results.update(
-            settings=settings,
-            summary=summarise(results["pairs"]),
-            machine=machine(cfg),
-            git=git_commit(),
-            command=shlex.join(["python", os.path.relpath(__file__), *argv]),
-            date=datetime.date.today().isoformat(),
-            json=str(args.json),
-        )
-        if args.baseline is not None:
-            results["baseline"] = against_baseline(results["pairs"], args.baseline)
-        img = args.doc.parent / "img"
-        plot = ratio_plot(results["pairs"], img / f"{args.doc.stem}_ratios.png")
-        results["ratio_plot"] = os.path.relpath(plot, args.doc.parent)
-        write_json(args.json, results)
-        images = [scatter(results["pairs"], m, img / f"{args.doc.stem}_{m}.png") for m in METRICS[1:]]
-        if not args.no_sheets:
-            images += sheets(results["pairs"], args.pairs, args.out, img, args.doc.stem)
-        update_doc(args.doc, markdown(results, images, args.doc.parent))
+        combos = common.parse_sweep(args.set)
+        if args.size is not None:
+            combos = [{"size": args.size, **c} for c in combos]
+        if len(combos) > 1:
+            args.json = args.json or common.RESULTS / "sweep.json"
+            result = sweep(args, argv, combos)
+            print(f"{len(result['points'])} settings; wrote {args.json} and {args.doc}")
+            return 0
+        args.json = args.json or common.RESULTS / "quality.json"
+        results = run(args, combos[0], argv, args.doc)
+        if args.changed_sheet:
+            before_dir, before_json, out = map(Path, args.changed_sheet)
+            changed = changed_sheet(args.pairs, (before_dir, args.out), (before_json, args.json), out)
+            print(f"pairs whose verdict changed: {changed}; wrote {out}" if changed else "no verdict changed")
     except (ValueError, FileNotFoundError, WeightsError) as exc:
         print(f"quality.py: {exc}", file=sys.stderr)
         return 2

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import resource
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -26,12 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "src" / "dpst").is_dir():
-    sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from quality import git_commit, machine, pair_files, parse_ids, update_doc, write_json  # noqa: E402
+import common
+from common import git_commit, machine, pair_files, parse_ids, update_doc, write_json
 
 PAPER_STEPS = 1000
 STEPS = ("prepare", "targets", "stage1", "laplacian", "stage2", "stage3", "filter", "upsample", "save")
@@ -109,9 +103,7 @@ def table(records: list[dict[str, Any]]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in records:
         t = r["timings"]
-        rate = [
-            f"{r['steps'][s] / t[s]:.2f}" if r["steps"].get(s) and t.get(s) else "–" for s in STAGES
-        ]
+        rate = [f"{r['steps'][s] / t[s]:.2f}" if r["steps"].get(s) and t.get(s) else "–" for s in STAGES]
         name = r["name"] + (" (extrapolated)" if "extrapolated_from" in r else "")
         cells = " | ".join(f"{t[k]:.1f}" if k in t else "–" for k in ("load", *STEPS))
         total, rss = f"{r['wall_s']:.1f}", f"{r['peak_rss_mb']:.0f}"
@@ -143,15 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worker", help=argparse.SUPPRESS)
-    p.add_argument("--pairs", type=Path, default=ROOT.parent / "shared" / "examples")
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES)
     p.add_argument("--ids", type=parse_ids, default=parse_ids("3,9"))
     p.add_argument("--presets", default="fast,default", help="presets to time in full")
     p.add_argument("--paper-steps", type=int, default=5, help="steps per stage of the faithful run (0: skip)")
     p.add_argument("--big", action="store_true", help="also a 12-megapixel photo (default preset)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (Config.device), every run")
     p.add_argument("--precision", default="auto", help="auto|float32|bfloat16 (Config.precision), every run")
-    p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/speed.json")
-    p.add_argument("--doc", type=Path, default=ROOT / "docs/benchmarks.md")
+    p.add_argument("--json", type=Path, default=common.RESULTS / "speed.json")
+    p.add_argument("--doc", type=Path, default=common.DOCS / "benchmarks.md")
     args = p.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
@@ -182,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             spec.update(preset="default", overrides=dict(base), output=f"{tmp}/big.png")
             records.append({"name": "default", "pair": f"{i} 12MP", **run(spec)})
             print(table(records[-1:]).splitlines()[-1], flush=True)
-    command = shlex.join(["python", os.path.relpath(__file__, ROOT), *argv])
+    command = common.command_line(__file__, argv)
     result = {
         "records": records,
-        "machine": {**machine(Config(**base)), "precision": args.precision},
+        "machine": {**machine(args.device), "precision": args.precision},
         "git": git_commit(),
         "command": command,
         "date": datetime.date.today().isoformat(),

@@ -10,26 +10,20 @@ table and a contact sheet (content | style | authors' stage 1 | ours) in docs/im
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import torch
+import common
+from common import contact_sheet, pair_files, parse_ids
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the working tree, installed or not
-from quality import parse_ids  # noqa: E402
-from sheets import contact_sheet  # noqa: E402
-
-import dpst  # noqa: E402
-from dpst.metrics import score  # noqa: E402
+import dpst
+from dpst.metrics import score
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=Path, default=Path("../shared/examples"))
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES)
     p.add_argument("--ids", type=parse_ids, default=parse_ids("3,9,13,16"))
     p.add_argument("--size", type=int, default=350)
     p.add_argument("--iterations", type=int, default=200)
@@ -40,16 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     rows, table = [], []
     for i in a.ids:
-        src = {
-            k: a.pairs / f"{d}/{n}{i}.png"
-            for k, d, n in [
-                ("c", "input", "in"),
-                ("s", "style", "tar"),
-                ("cm", "segmentation", "in"),
-                ("sm", "segmentation", "tar"),
-            ]
-        }
-        theirs, ours = a.pairs / f"paper_stage1/out{i}_t_1000.png", a.out / f"out{i}.png"
+        f = pair_files(a.pairs, i, authors="stage1")
+        src = {"c": f["content"], "s": f["style"], "cm": f["content_mask"], "sm": f["style_mask"]}
+        theirs, ours = f["authors"], a.out / f"out{i}.png"
         wall = float("nan")
         if not ours.exists():
             t = time.perf_counter()
@@ -73,20 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         height=180,
         row_labels=[f"pair {i}" for i in a.ids],
     )
-    cpu = platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in cpuinfo.read_text().splitlines()
-            if ln.startswith("model name")
-        ]
-        cpu = f"{names[0] if names else cpu}, {os.cpu_count()} cores"
+    m = common.machine(cfg.device)
     a.doc.write_text(
         "# Stage 1: segmented neural style, ours vs the authors'\n\n"
         f"Command: `python benchmarks/stage1.py --ids {','.join(map(str, a.ids))} --size {a.size} "
         f"--iterations {a.iterations}`  \n"
-        f"Machine: {cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}.  \n"
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, "
+        f"torch {m['torch']}.  \n"
         f"Settings: `{cfg}`\n\n"
         "Authors: 1000 L-BFGS steps at 700 px from noise on a GPU. Ours: the settings above, from the "
         "per-region colour transfer, raw stage 1 resized bicubic (no local affine carry), scored at "

@@ -1,74 +1,77 @@
-"""Scores after every step of dpst's pipeline, to see what each step costs or buys.
+"""Scores after every stage of one run, to see what each stage costs or buys.
 
-    python benchmarks/stages.py PAIR SIZE STAGE1_STEPS STAGE2_STEPS [field=value ...]
+    python benchmarks/stages.py --pair 9 [--preset fast] [--masks hand|auto|none] [--set KEY=VALUE ...]
 
-Prints affine_rms / style_swd / style_gram (dpst.metrics, at the content photo's full size; outputs
-at working size are resized bicubic, which inflates their affine_rms) and elapsed seconds after:
-the colour-transfer start, stage 1, stage 2, the reference filter, and the final local affine carry to
-full size with and without the filter (and of stage 1 alone).
+One stylisation through the public API (``dpst.Stylizer``), its progress callback keeping the image
+each stage ends with (at that stage's working size).  Prints affine_rms / style_swd / style_gram
+(:func:`dpst.metrics.score` with the hand-drawn masks, at the content photo's full size: an image at
+working size is resized bicubic first, which inflates its affine_rms) and the seconds from the start
+to the end of each stage, then the same for the finished result (carried to full size, filtered or
+not as the run chose).  To see what one step buys, compare runs: ``--set filter=false``,
+``--set stage2=false``, ``--set stage3_iterations=0``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
-import torch
+from common import METRICS, pair_files
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from dpst.api import Stylizer, _tensor, initial_image, photorealism_term, prepare  # noqa: E402
-from dpst.config import Config  # noqa: E402
-from dpst.metrics import score  # noqa: E402
-from dpst.neural.lbfgs import run_lbfgs  # noqa: E402
-from dpst.neural.objective import Objective  # noqa: E402
-from dpst.ops.local_affine import local_affine_filter  # noqa: E402
-from dpst.ops.tensor import to_image as tensor_to_image  # noqa: E402
-from dpst.ops.upsample import affine_upsample  # noqa: E402
-
-EXAMPLES = ROOT.parent / "shared" / "examples"
+from dpst import Config, Stylizer
+from dpst.errors import WeightsError
+from dpst.metrics import score
 
 
-def main(argv: list[str]) -> None:
-    i, size, n1, n2 = (int(a) for a in argv[:4])
-    cfg = Config(size=size, **{k: type(getattr(Config, k))(v) for k, v in (a.split("=") for a in argv[4:])})
-    files = [
-        EXAMPLES / f"{d}/{n}{i}.png"
-        for d, n in [("input", "in"), ("style", "tar"), ("segmentation", "in"), ("segmentation", "tar")]
-    ]
-    t0 = time.perf_counter()
+class StageEnds:
+    """A progress callback that keeps each stage's latest image and the time it was reached."""
 
-    def report(name: str, x: torch.Tensor) -> None:
-        r = score(files[0], files[1], np.clip(tensor_to_image(x), 0, 1), files[2], files[3])
-        print(
-            f"pair {i} {name:12s}",
-            "  ".join(f"{k} {v:6.2f}" for k, v in r.items()),
-            f"  t {time.perf_counter() - t0:6.1f}s",
-            flush=True,
-        )
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.images: dict[int, np.ndarray] = {}
+        self.seconds: dict[int, float] = {}
 
-    net = Stylizer(cfg).net
-    pair = prepare(*files, size)
-    c, s = _tensor(pair.content, "cpu"), _tensor(pair.style, "cpu")
-    obj = Objective(net, c, s, pair.content_labels, pair.style_labels, pair.ids)
-    x0 = _tensor(initial_image(pair, cfg.init, cfg.seed), "cpu")
-    report("start", x0)
-    w = {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight}
-    x1 = run_lbfgs(x0, obj, w, n1)
-    report("stage1", x1)
-    obj.add_term("photo", photorealism_term(pair.content, "cpu"))
-    x2 = run_lbfgs(x1, obj, {**w, "photo": cfg.photo_weight}, n2)
-    report("stage2", x2)
-    f = local_affine_filter(x2, c, radius=cfg.f_radius, edge=cfg.f_edge)
-    report("filter", f)
-    full = _tensor(pair.content_full, "cpu")
-    report("carry+filter", affine_upsample(full, c, f))
-    report("carry", affine_upsample(full, c, x2))
-    report("carry stage1", affine_upsample(full, c, x1))
+    def __call__(self, p) -> None:
+        self.images[p.stage] = p.image()
+        self.seconds[p.stage] = time.perf_counter() - self.t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=Path, default=common.EXAMPLES, help="the examples folder")
+    p.add_argument("--pair", type=int, default=9, help="the pair's id")
+    p.add_argument("--preset", default="default", help="a dpst preset (fast, default, quality, paper)")
+    p.add_argument("--masks", choices=("hand", "auto", "none"), default="hand", help="what dpst is given")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Config field")
+    p.add_argument("--no-gram", action="store_true", help="skip style_gram (it needs the VGG-19 weights)")
+    args = p.parse_args(argv)
+    try:
+        settings = common.parse_settings(args.set)
+        if args.masks != "hand":
+            settings["masks"] = args.masks
+        cfg = Config.preset(args.preset, **settings)
+        f = pair_files(args.pairs, args.pair)
+        hand = (f["content_mask"], f["style_mask"])
+        given = hand if args.masks == "hand" else (None, None)
+        ends = StageEnds()
+        stylizer = Stylizer(cfg)
+        image = stylizer(f["content"], f["style"], content_mask=given[0], style_mask=given[1], callback=ends)
+        total = time.perf_counter() - ends.t0
+        rows = [(f"stage {k}", ends.images[k], ends.seconds[k]) for k in sorted(ends.images)]
+        rows.append(("result", np.asarray(image), total))
+        for name, picture, seconds in rows:
+            r = score(f["content"], f["style"], picture, *hand, gram=not args.no_gram)
+            cells = "  ".join(f"{m} {r[m]:6.2f}" for m in METRICS if m in r)
+            print(f"pair {args.pair} {name:8s} {cells}  t {seconds:6.1f}s", flush=True)
+    except (ValueError, FileNotFoundError, WeightsError) as exc:
+        print(f"stages.py: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

@@ -35,18 +35,18 @@ import time
 from itertools import islice
 from pathlib import Path
 
+import common
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from dpst import Config, Stylizer, io
+from dpst.metrics import score
+from dpst.ops.lut import fit_table
+from dpst.video import carry, metrics, pipeline
+from dpst.video import io as vio
 
+ROOT = common.ROOT
+sys.path.insert(0, str(ROOT))  # tests.video: where the test clips are, and their cuts seen by eye
 from tests.video.conftest import CUTS_BY_EYE, clip_dir  # noqa: E402
-
-from dpst import Config, Stylizer, io  # noqa: E402
-from dpst.metrics import score  # noqa: E402
-from dpst.ops.lut import fit_table  # noqa: E402
-from dpst.video import carry, metrics, pipeline  # noqa: E402
-from dpst.video import io as vio  # noqa: E402
 
 CLIPS = ("carphone_pristine.mp4", "bigbuckbunny.mp4", "bikes.mp4")
 # VideoSettings fields of each variant (the rest at their defaults), all measured from the same keyframes
@@ -259,7 +259,7 @@ def plot(results: list[dict]) -> None:
     fig.savefig(ROOT / "docs" / "img" / "video_warp.png", dpi=110)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--preset", default="default")
     p.add_argument("--size", type=int, default=0, help="override the preset's working size")
@@ -270,9 +270,9 @@ def main() -> None:
     p.add_argument("--score-side", type=int, default=320)
     p.add_argument("--clips", nargs="+", default=list(CLIPS))
     p.add_argument("--looks", nargs="+", default=["lut", "local", "local_clip"], choices=list(LOOKS))
-    p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "video.json"))
+    p.add_argument("--json", default=str(common.RESULTS / "video.json"))
     p.add_argument("--no-pictures", action="store_true", help="no strips or plot in docs/img")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     args.style = style_photo()
     cfg = Config.preset(args.preset, **({"size": args.size} if args.size else {}))
     stylizer = Stylizer(cfg)
@@ -288,6 +288,7 @@ def main() -> None:
             }
             print(f"{name}: {time.perf_counter() - t:.0f} s", json.dumps(summary), flush=True)
             write(args, cfg, results)  # after each clip, so a cut-short run keeps what it measured
+    return 0
 
 
 def write(args, cfg: Config, results: list[dict]) -> None:
@@ -307,4 +308,4 @@ def write(args, cfg: Config, results: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The benchmark scripts: each answers ``--help``, none uses a private name of dpst, their shared
+helpers (benchmarks/common.py) parse what they are given, and the quick ones run end to end on a
+tiny pair with a tiny random network, so none breaks unseen."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dpst.ops.palette import PALETTE
+from tests.conftest import save_photo
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name != "common.py")
+sys.path.insert(0, str(BENCHMARKS))
+
+import common  # noqa: E402
+
+
+def run(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(BENCHMARKS / script), *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def helps() -> dict[str, subprocess.CompletedProcess]:
+    """Every script's ``--help``, run side by side (each imports torch: seconds apiece)."""
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(BENCHMARKS / name), "--help"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in SCRIPTS
+    }
+    done = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=300)
+        done[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return done
+
+
+def test_there_are_benchmarks_and_the_retired_ones_are_gone():
+    assert {"quality.py", "speed.py", "stages.py", "video.py"} <= set(SCRIPTS)
+    assert not {"sweep.py", "per_pair.py", "filter_sweep.py", "sheets.py"} & set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_each_benchmark_answers_help(helps, script):
+    proc = helps[script]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "usage:" in proc.stdout
+
+
+def _private_uses(path: Path) -> list[str]:
+    """``dpst`` names starting with an underscore that a script imports or reaches through an
+    attribute of something it imported from dpst."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, bound = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "dpst":
+            parts = node.module.split(".") + [a.name for a in node.names]
+            found += [f"{node.module}: {p}" for p in parts if p.startswith("_")]
+            bound |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "dpst":
+                    found += [a.name] * any(p.startswith("_") for p in a.name.split("."))
+                    bound.add(a.asname or a.name.split(".")[0])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in bound:
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("script", [*SCRIPTS, "common.py"])
+def test_no_benchmark_uses_a_private_name_of_dpst(script):
+    assert _private_uses(BENCHMARKS / script) == []
+
+
+def test_the_private_name_check_sees_them(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from dpst.api import _shared\nfrom dpst import segment\nsegment.auto._sq_dist(1, 2)\n")
+    assert len(_private_uses(bad)) == 2
+
+
+# --- benchmarks/common.py ---------------------------------------------------------------------------
+
+
+def test_ids_and_settings_from_text():
+    assert common.parse_ids("1-3,7") == [1, 2, 3, 7]
+    with pytest.raises(ValueError, match="--ids"):
+        common.parse_ids("one")
+    assert common.parse_settings(["lambda=3000", "filter=off", "style_layers=1,0,0,0,0"]) == {
+        "photo_weight": 3000.0,
+        "filter": False,
+        "style_layers": "1,0,0,0,0",
+    }
+    with pytest.raises(ValueError, match="KEY one of"):
+        common.parse_settings(["colour=1"])
+    with pytest.raises(ValueError, match="true or false"):
+        common.parse_settings(["filter=maybe"])
+    with pytest.raises(ValueError, match="one value"):
+        common.parse_settings(["seed=1,2"])
+
+
+def test_a_sweep_is_every_combination_in_order():
+    assert common.parse_sweep(["seed=1,2", "filter=false", "seed=3"]) == [
+        {"seed": 1, "filter": False},
+        {"seed": 2, "filter": False},
+        {"seed": 3, "filter": False},
+    ]
+    combos = common.parse_sweep(["lambda=1000,3000", "f_pick=true,false"])
+    assert [tuple(c.values()) for c in combos] == [(1000, True), (1000, False), (3000, True), (3000, False)]
+    assert common.parse_sweep([]) == [{}]
+
+
+# --- tiny end-to-end runs ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory) -> Path:
+    """An examples folder with one tiny pair laid out as shared/examples is (hand masks: two halves)."""
+    root = tmp_path_factory.mktemp("examples")
+    for d in ("input", "style", "segmentation", "paper_final", "paper_stage1"):
+        (root / d).mkdir()
+    save_photo(root / "input/in1.png", 48, 64, 1)
+    save_photo(root / "style/tar1.png", 40, 40, 2)
+    save_photo(root / "paper_final/best1_t_1000.png", 48, 64, 3)
+    save_photo(root / "paper_stage1/out1_t_1000.png", 48, 64, 4)
+    for name, (h, w) in (("in1.png", (48, 64)), ("tar1.png", (40, 40))):
+        mask = np.empty((h, w, 3), np.uint8)
+        mask[:, : w // 2], mask[:, w // 2 :] = PALETTE[0], PALETTE[1]
+        Image.fromarray(mask).save(root / "segmentation" / name)
+    return root
+
+
+def _tiny(weights: Path) -> list[str]:
+    sets = [f"weights={weights}", "size=48", "stage1_size=32", "iterations=2", "stage3_iterations=0"]
+    return [a for s in sets for a in ("--set", s)]
+
+
+def test_stages_scores_each_stage_of_a_tiny_run(pairs, tiny_weights_file):
+    proc = run("stages.py", "--pairs", str(pairs), "--pair", "1", "--preset", "fast", "--no-gram",
+               *_tiny(tiny_weights_file))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert [ln.split()[2] for ln in lines] == ["stage", "stage", "result"] and "style_swd" in lines[-1]
+
+
+def test_a_quality_sweep_runs_each_value_and_documents_the_means(pairs, tiny_weights_file, tmp_path):
+    pytest.importorskip("matplotlib")
+    try:
+        from dpst.metrics import default_net
+
+        default_net()  # quality.py scores style_gram with the real VGG-19
+    except Exception:
+        pytest.skip("the real VGG-19 weights are not installed")
+    out, doc, result = tmp_path / "runs", tmp_path / "doc.md", tmp_path / "sweep.json"
+    args = ["--pairs", str(pairs), "--ids", "1", "--preset", "fast", "--out", str(out), "--json", str(result)]
+    proc = run("quality.py", *args, "--doc", str(doc), *_tiny(tiny_weights_file), "--set", "seed=0,1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sweep = json.loads(result.read_text())
+    assert sweep["keys"] == ["seed"]
+    assert [p["settings"] for p in sweep["points"]] == [{"seed": 0}, {"seed": 1}]
+    assert all(set(p["ours"]) == set(common.METRICS) for p in sweep["points"])
+    assert (out / "seed=1" / "out1.png").is_file() and (out / "seed=1" / "quality.json").is_file()
+    text = doc.read_text()
+    assert "<!-- sweep:begin -->" in text and "| seed |" in text
+    assert (tmp_path / "img" / "doc_sweep.png").is_file()
