@@ -98,6 +98,15 @@ def test_the_private_name_check_sees_them(tmp_path):
     assert len(_private_uses(bad)) == 2
 
 
+def test_every_results_file_is_indexed_with_its_command_and_where_it_is_cited():
+    index = (BENCHMARKS / "results" / "README.md").read_text()
+    rows = {line.split("`")[1]: line for line in index.splitlines() if line.startswith("| `")}
+    files = {p.name for p in (BENCHMARKS / "results").glob("*.json")}
+    assert set(rows) == files
+    docs = "".join(p.read_text() for p in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"])
+    assert all(name in docs or "section it writes" in rows[name] for name in files)
+
+
 # --- benchmarks/common.py ---------------------------------------------------------------------------
 
 
