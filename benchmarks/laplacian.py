@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from dpst.ops.guided import refine_detail
 from dpst.ops.laplacian import LaplacianTerm, matting_laplacian
 from dpst.ops.local_affine import local_affine_filter
+from dpst.ops.tensor import to_tensor
 from dpst.ops.upsample import affine_upsample
 
 DEFAULT_IMAGE = common.EXAMPLES / "input" / "in9.png"
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     lap = matting_laplacian(img)
     report("matting_laplacian build", timed(lambda: matting_laplacian(img), args.repeats), f"  nnz {lap.nnz}")
 
-    content = torch.from_numpy(img).permute(2, 0, 1)[None].float().contiguous()
+    content = to_tensor(img).contiguous()
     x = (content.flip(1) * 0.8 + 0.1).requires_grad_()
     for backend in ("scipy", "torch"):
         term = LaplacianTerm(lap, backend=backend)
