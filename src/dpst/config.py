@@ -8,9 +8,13 @@ the numbers of the paper's Torch code, whose losses lived on another scale.
 
 from __future__ import annotations
 
-import math
-from dataclasses import Field, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import Field, dataclass, fields, replace
+from typing import Any, ClassVar
+
+from .settings import check_settings, format_setting, parse_setting, setting
+from .settings import flag_name as _flag_name
+
+__all__ = ["Config", "PRESETS", "config_fields", "flag_name", "parse_setting", "preset_flags", "setting"]
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
@@ -18,167 +22,176 @@ CONTENT_LAYER = "relu4_2"
 DEFAULT_SEGMENTER = "nvidia/segformer-b0-finetuned-ade-512-512"
 
 
+# The groups of ``dpst --help``, in order: what most runs touch, then the rest stage by stage.
+COMMON = "settings most runs touch (defaults are the library's; a flag overrides --preset)"
+EVERY_STAGE = "every stage: the objective and L-BFGS"
+STAGE1 = "stage 1: the style, at --stage1-size"
+STAGE2 = "stage 2: photorealism (the matting Laplacian), at --size"
+STAGE3 = "stage 3: texture at the photo's own size"
+FINISH = "finish: the filter, the carry to the output size, the polish"
+RUNTIME = "masks and runtime"
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one stylisation.  Every field is a CLI flag (``--field-name``)."""
 
+    GROUPS: ClassVar[tuple[str, ...]] = (COMMON, EVERY_STAGE, STAGE1, STAGE2, STAGE3, FINISH, RUNTIME)
+
     # resolution
-    size: int = field(
-        default=512, metadata={"help": "working resolution: long side (px) that stage 2 optimises at"}
+    size: int = setting(
+        512, "working resolution: long side (px) that stage 2 optimises at", min=32, group=COMMON
     )
-    stage1_size: int = field(
-        default=256, metadata={"help": "long side for stage 1 (coarse-to-fine); 0 = --size"}
+    stage1_size: int = setting(
+        256, "long side for stage 1 (coarse-to-fine); 0 = --size", min=32, also=(0,), group=STAGE1
     )
-    output_size: int = field(
-        default=0, metadata={"help": "long side of the written result; 0 = the content photo's own size"}
+    output_size: int = setting(
+        0,
+        "long side of the written result; 0 = the content photo's own size",
+        min=32,
+        also=(0,),
+        group=COMMON,
     )
     # optimisation
-    iterations: int = field(
-        default=0, metadata={"help": "L-BFGS steps of *both* stages (the paper: 1000); 0 = per stage:"}
+    iterations: int = setting(
+        0,
+        "L-BFGS steps of *both* stages 1 and 2 (the paper: 1000); 0 = each its own "
+        "(--stage1-iterations, --stage2-iterations)",
+        min=0,
+        group=EVERY_STAGE,
     )
-    stage1_iterations: int = field(default=80, metadata={"help": "steps of stage 1 (at --stage1-size)"})
-    stage2_iterations: int = field(default=30, metadata={"help": "steps of stage 2 (at --size)"})
-    stage3_iterations: int = field(
-        default=6,
-        metadata={
-            "help": "steps of a stage 3 after stage 2, on a photo with texture still to fix (see "
-            "--stage3-texture): the same objective at the photo's own size (at most --stage3-size), "
-            "about 2 s a step at 700 px here; pairs 1-20: 16 no worse than the authors on all three "
-            "metrics (15 with 0), the same mean time with stage 1 at 80 steps (docs/benchmarks.md, "
-            "'Stage 3 by default'); 0 = none"
-        },
+    stage1_iterations: int = setting(80, "steps of stage 1 (at --stage1-size)", min=0, group=STAGE1)
+    stage2_iterations: int = setting(30, "steps of stage 2 (at --size)", min=0, group=STAGE2)
+    stage3_iterations: int = setting(
+        6,
+        "steps of a stage 3 after stage 2, on a photo with texture still to fix (see --stage3-texture): "
+        "the same objective at the photo's own size (at most --stage3-size); 0 = none "
+        "(docs/benchmarks.md, 'Stage 3 by default')",
+        min=0,
+        group=STAGE3,
     )
-    stage3_size: int = field(default=700, metadata={"help": "long side (px) at most at which stage 3 runs"})
-    stage3_texture: float = field(
-        default=0.12,
-        metadata={
-            "help": "run stage 3 only on a photo whose style term (unweighted) ends stage 2 at least this "
-            "far from the style: texture still to fix (pairs 1-20: 4 of 20); 0 = on every photo"
-        },
+    stage3_size: int = setting(700, "long side (px) at most at which stage 3 runs", min=32, group=STAGE3)
+    stage3_texture: float = setting(
+        0.12,
+        "run stage 3 only on a photo whose style term (unweighted) ends stage 2 at least this far from "
+        "the style: texture still to fix; 0 = on every photo",
+        min=0,
+        group=STAGE3,
     )
-    stage3_lambda: float = field(
-        default=0.0,
-        metadata={
-            "help": "stage 3's lambda, as a share of the one stage 2 used; 0 (the default): stage 3 "
-            "fits texture only, from stage 2's photorealistic result, and the finish keeps it a photo"
-        },
+    stage3_lambda: float = setting(
+        0.0,
+        "stage 3's lambda, as a share of the one stage 2 used; 0 (the default): stage 3 fits texture "
+        "only, from stage 2's photorealistic result, and the finish keeps it a photo",
+        min=0,
+        group=STAGE3,
     )
-    seed: int = field(default=0, metadata={"help": "random seed"})
-    init: str = field(
-        default="distribution",
-        metadata={
-            "help": "stage 1's start: distribution (content, each region's colour distribution moved "
-            "to the style region's), transfer (the same with a linear map: mean and covariance "
-            "only), content, or noise (the paper)",
-            "choices": ("distribution", "transfer", "content", "noise"),
-        },
+    seed: int = setting(0, "random seed", group=EVERY_STAGE)
+    init: str = setting(
+        "distribution",
+        "stage 1's start: distribution (content, each region's colour distribution moved to the style "
+        "region's), transfer (the same with a linear map: mean and covariance only), content, or noise "
+        "(the paper)",
+        choices=("distribution", "transfer", "content", "noise"),
+        group=STAGE1,
     )
-    history: int = field(default=50, metadata={"help": "L-BFGS history size"})
+    history: int = setting(50, "L-BFGS history size", min=1, group=EVERY_STAGE)
     # loss weights (relative-error losses, see dpst.neural.losses)
-    content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (relu4_2)"})
-    style_weight: float = field(default=30.0, metadata={"help": "weight of the style term"})
-    style_layers: str = field(
-        default="1,1,1,1,1",
-        metadata={"help": "relative weights of the style layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"},
+    content_weight: float = setting(1.0, "weight of the content term (relu4_2)", min=0, group=EVERY_STAGE)
+    style_weight: float = setting(30.0, "weight of the style term", min=0, group=EVERY_STAGE)
+    style_layers: str = setting(
+        "1,1,1,1,1",
+        "relative weights of the style layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+        group=EVERY_STAGE,
     )
-    tv_weight: float = field(default=0.0, metadata={"help": "weight of the total-variation term"})
-    photo_weight: float = field(
-        default=9000.0,
-        metadata={"help": "lambda: weight of the matting-Laplacian term in stage 2", "flag": "lambda"},
+    tv_weight: float = setting(0.0, "weight of the total-variation term", min=0, group=EVERY_STAGE)
+    photo_weight: float = setting(
+        9000.0, "lambda: weight of the matting-Laplacian term in stage 2", min=0, flag="lambda", group=STAGE2
     )
-    photo_balance: float = field(
-        default=0.8,
-        metadata={
-            "help": "per photo: scale --lambda (within 1/4..4x) so that, at the default lambda and style "
-            "weight, the photorealism term would start stage 2 at this share of the style term; "
-            "0 = --lambda as given (docs/benchmarks.md, 'Per pair')"
-        },
+    photo_balance: float = setting(
+        0.8,
+        "per photo: scale --lambda (within 1/4..4x) so that, at the default lambda and style weight, the "
+        "photorealism term would start stage 2 at this share of the style term; 0 = --lambda as given "
+        "(docs/benchmarks.md, 'Per pair')",
+        min=0,
+        group=STAGE2,
     )
-    stage2: bool = field(default=True, metadata={"help": "run stage 2 (photorealism term)"})
+    stage2: bool = setting(True, "run stage 2 (photorealism term)", group=STAGE2)
     # final filter
-    filter: bool = field(
-        default=True,
-        metadata={
-            "help": "finish with the reference code's edge-aware local affine filter, at the output "
-            "size (docs/photorealism.md)"
-        },
+    filter: bool = setting(
+        True,
+        "finish with the reference code's edge-aware local affine filter, at the output size "
+        "(docs/photorealism.md)",
+        group=FINISH,
     )
-    f_pick: bool = field(
-        default=True,
-        metadata={
-            "help": "per photo: measure the result with and without the filter (local-affine residual "
-            "against the photo x texture distance to the style) and keep the better; off = always filter "
-            "(docs/benchmarks.md, 'Per pair')"
-        },
+    f_pick: bool = setting(
+        True,
+        "per photo: measure the result with and without the filter (local-affine residual against the "
+        "photo x texture distance to the style) and keep the better; off = always filter "
+        "(docs/benchmarks.md, 'Per pair')",
+        group=FINISH,
     )
-    f_radius: int = field(default=15, metadata={"help": "local affine filter radius"})
-    f_edge: float = field(
-        default=0.003,
-        metadata={
-            "help": "local affine filter edge sensitivity (the reference code: 0.01; measured on "
-            "pairs 1-20, 0.003 keeps more of the style)"
-        },
+    f_radius: int = setting(15, "local affine filter radius", min=0, group=FINISH)
+    f_edge: float = setting(
+        0.003,
+        "local affine filter edge sensitivity: smaller keeps more of the style (the reference code: "
+        "0.01; docs/photorealism.md)",
+        above=0,
+        group=FINISH,
     )
-    f_size: int = field(
-        default=1400,
-        metadata={
-            "help": "long side (px) at most at which the local affine filter runs; larger outputs are "
-            "filtered at this size and carried up"
-        },
+    f_size: int = setting(
+        1400,
+        "long side (px) at most at which the local affine filter runs; larger outputs are filtered at "
+        "this size and carried up",
+        min=32,
+        group=FINISH,
     )
-    carry: bool = field(
-        default=True,
-        metadata={
-            "help": "carry the result to the output size through a local affine model of the photo "
-            "(else a plain resize)"
-        },
+    carry: bool = setting(
+        True,
+        "carry the result to the output size through a local affine model of the photo (else a plain resize)",
+        group=FINISH,
     )
-    carry_radius: int = field(default=2, metadata={"help": "window radius of the final local affine carry"})
-    carry_eps: float = field(
-        default=1e-4, metadata={"help": "regularisation of the final local affine carry"}
+    carry_radius: int = setting(2, "window radius of the final local affine carry", min=1, group=FINISH)
+    carry_eps: float = setting(1e-4, "regularisation of the final local affine carry", above=0, group=FINISH)
+    masks: str = setting(
+        "auto",
+        "without mask files: auto (the scene parser when dpst[semantic] is installed and its weights are "
+        "cached, else unsupervised), semantic (the scene parser; downloads its weights once), "
+        "unsupervised (matching regions found without a parser), or none (the whole photos as one region)",
+        choices=("auto", "semantic", "unsupervised", "none"),
+        group=COMMON,
     )
-    masks: str = field(
-        default="auto",
-        metadata={
-            "help": "without mask files: auto (the scene parser when dpst[semantic] is installed and its "
-            "weights are cached, else unsupervised), semantic (the scene parser; downloads its weights "
-            "once), unsupervised (matching regions found without a parser), or none (the whole photos "
-            "as one region)",
-            "choices": ("auto", "semantic", "unsupervised", "none"),
-        },
+    segmenter: str = setting(
+        DEFAULT_SEGMENTER,
+        "scene parser of --masks semantic/auto: a Hugging Face SegFormer id or a folder",
+        group=RUNTIME,
     )
-    segmenter: str = field(
-        default=DEFAULT_SEGMENTER,
-        metadata={"help": "scene parser of --masks semantic/auto: a Hugging Face SegFormer id or a folder"},
+    polish: int = setting(
+        0,
+        "passes of a last local affine projection at the output size (guided filter by the photo, 3x3 "
+        "windows, eps 1e-4): each makes the result more locally affine in the photo (docs/photorealism.md)",
+        min=0,
+        group=FINISH,
     )
-    polish: int = field(
-        default=0,
-        metadata={
-            "help": "passes of a last local affine projection at the output size (guided filter by "
-            "the photo, 3x3 windows, eps 1e-4): each makes the result more locally affine in the photo "
-            "(docs/photorealism.md)"
-        },
-    )
-    refine_detail: bool = field(default=False, metadata={"help": "add back the content's fine detail"})
+    refine_detail: bool = setting(False, "add back the content's fine detail", group=FINISH)
     # runtime
-    device: str = field(default="auto", metadata={"help": "auto|cpu|cuda|mps"})
-    precision: str = field(
-        default="auto",
-        metadata={
-            "help": "precision of the VGG-19 passes: auto (bfloat16 where the CPU or GPU has fast "
-            "bfloat16, else float32; losses are always float32), float32 or bfloat16 "
-            "(docs/benchmarks.md)",
-            "choices": ("auto", "float32", "bfloat16"),
-        },
+    device: str = setting(
+        "auto",
+        "where to run: auto (a CUDA GPU, else Apple MPS, else the CPU), cpu, cuda or mps",
+        choices=("auto", "cpu", "cuda", "mps"),
+        group=COMMON,
     )
-    weights: str = field(
-        default="", metadata={"help": "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)"}
+    precision: str = setting(
+        "auto",
+        "precision of the VGG-19 passes: auto (bfloat16 where the CPU or GPU has fast bfloat16, else "
+        "float32; losses are always float32), float32 or bfloat16 (docs/benchmarks.md)",
+        choices=("auto", "float32", "bfloat16"),
+        group=RUNTIME,
     )
+    weights: str = setting("", "VGG-19 weights file (else $DPST_WEIGHTS, else embedded)", group=RUNTIME)
 
     def __post_init__(self) -> None:
         """Every field checked where the Config is made, each message naming its flag."""
-        for f in fields(self):
-            _check_field(f, getattr(self, f.name))
+        check_settings(self)
         self.layer_weights()
 
     @classmethod
@@ -218,11 +231,10 @@ class Config:
         return replace(self, **changes)
 
 
-# Named starting points; a preset only lists what differs from the defaults above.  Times are for a
-# 700 px photo on a 2-core laptop CPU (docs/benchmarks.md, benchmarks/speed.py).
+# Named starting points; a preset only lists what differs from the defaults above.  What each costs
+# and gives, measured: docs/benchmarks.md and docs/photorealism.md.
 PRESETS: dict[str, dict[str, Any]] = {
-    # coarse-to-fine at small sizes: a preview in well under a minute; no reference
-    # filter, which took 1.9 s of its 29.5 s on pair 3 (benchmarks/speed.py)
+    # a preview: coarse-to-fine at small sizes, fewer steps, no stage 3 and no reference filter
     "fast": {
         "size": 256,
         "stage1_size": 160,
@@ -235,10 +247,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the defaults: 80 steps at 256 px, 30 steps at 512 px (VGG-19 in bfloat16 where it is fast),
     # 6 texture steps at 700 px where texture is left, carried to the photo's full size
     "default": {},
-    # stage 2 at 700 px with 10x the style weight, the filter's edge at 0.005, then two passes of the
-    # local affine projection: over pairs 1-20 the same photorealism, closer colours, texture mixed,
-    # 1.6x the time (docs/benchmarks.md); meets the photorealism bars on pairs 3, 9, 13
-    # (its own steps and lambda: the defaults' 100 / 30 steps and lambda 9000 came later)
+    # closer colours: stage 2 at 700 px with more steps, a larger style weight and a smaller lambda,
+    # the filter's edge at 0.005 and always applied, then two passes of the local affine projection
+    # (docs/photorealism.md); slower than the default
     "quality": {
         "size": 700,
         "stage1_iterations": 150,
@@ -263,13 +274,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def config_fields() -> tuple:
+def config_fields() -> tuple[Field, ...]:
     return fields(Config)
 
 
 def flag_name(f: Field) -> str:
     """The CLI flag of a Config field: ``--size``, ``--lambda``, ..."""
-    return "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+    return _flag_name(Config, f)
 
 
 def preset_flags(config: Config, preset: str = "default", skip: tuple[str, ...] = ()) -> list[str]:
@@ -285,57 +296,5 @@ def preset_flags(config: Config, preset: str = "default", skip: tuple[str, ...] 
         if isinstance(value, bool):
             args.append(flag if value else "--no-" + flag[2:])
         else:
-            args += [flag, repr(value) if isinstance(value, float) else str(value)]
+            args += [flag, format_setting(value)]
     return args
-
-
-# The smallest value each number may take (None: any); "> 0" where 0 itself is refused.
-_LIMITS: dict[str, tuple[float | None, bool]] = {
-    "size": (32, False),
-    "output_size": (0, False),
-    "iterations": (0, False),
-    "stage1_iterations": (0, False),
-    "stage2_iterations": (0, False),
-    "stage3_iterations": (0, False),
-    "stage3_size": (32, False),
-    "stage3_texture": (0, False),
-    "stage3_lambda": (0, False),
-    "history": (1, False),
-    "content_weight": (0, False),
-    "style_weight": (0, False),
-    "tv_weight": (0, False),
-    "photo_weight": (0, False),
-    "photo_balance": (0, False),
-    "f_radius": (0, False),
-    "f_edge": (0, True),
-    "f_size": (32, False),
-    "carry_radius": (1, False),
-    "carry_eps": (0, True),
-    "polish": (0, False),
-    "seed": (None, False),
-}
-_DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-def _check_field(f: Field, value: Any) -> None:
-    flag, kind = flag_name(f), type(f.default)
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"{flag}: expected true or false, got {value!r}")
-        return
-    if kind is str:
-        if not isinstance(value, str):
-            raise ValueError(f"{flag}: expected text, got {value!r}")
-        choices = f.metadata.get("choices") or (_DEVICES if f.name == "device" else None)
-        if choices and value not in choices:
-            raise ValueError(f"{flag} {value!r}: use one of {', '.join(choices)}")
-        return
-    ok = isinstance(value, int) if kind is int else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or not math.isfinite(value):
-        what = "a whole number" if kind is int else "a number"
-        raise ValueError(f"{flag}: expected {what}, got {value!r}")
-    low, strict = _LIMITS.get(f.name, (None, False))
-    if f.name in ("stage1_size", "output_size") and value not in (0,) and value < 32:
-        raise ValueError(f"{flag} {value}: use 0 or at least 32 (px)")
-    if low is not None and (value <= low if strict else value < low):
-        raise ValueError(f"{flag} {value}: must be {'>' if strict else '>='} {low}")

@@ -5,60 +5,54 @@ it to other photos and saves it as a ``.cube`` file that graders, editors and ff
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image
 
 from . import io
 from .ops.lut import apply_table, fit_table, format_cube, parse_cube
+from .settings import check_settings, setting
 
 CUBE_SUFFIX = ".cube"
+
+
+LUT_GROUP = "LUT settings (docs/lut.md)"
 
 
 @dataclass(frozen=True)
 class LutSettings:
     """How a LUT is fitted.  Every field is a CLI flag (``--lut-size``, ...)."""
 
-    size: int = field(
-        default=33,
-        metadata={"help": "lattice points per axis of the .cube LUT (17, 33 and 65 are the usual sizes)"},
+    FLAG_PREFIX: ClassVar[str] = "--lut-"
+
+    size: int = setting(
+        33,
+        "lattice points per axis of the .cube LUT (17, 33 and 65 are the usual sizes)",
+        min=2,
+        max=65,
+        group=LUT_GROUP,
     )
-    smoothness: float = field(
-        default=1e-4,
-        metadata={
-            "help": "weight of the LUT's smoothness prior (second derivatives in colour space): larger "
-            "is smoother and further from the result; docs/lut.md"
-        },
+    smoothness: float = setting(
+        1e-4,
+        "weight of the LUT's smoothness prior (second derivatives in colour space): larger is smoother "
+        "and further from the result; docs/lut.md",
+        above=0,
+        group=LUT_GROUP,
     )
-    anchor: float = field(
-        default=0.1,
-        metadata={
-            "help": "pull of the colours the photo does not have toward the look's overall (affine) "
-            "colour map"
-        },
+    anchor: float = setting(
+        0.1,
+        "pull of the colours the photo does not have toward the look's overall (affine) colour map",
+        min=0,
+        group=LUT_GROUP,
     )
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value, whole = getattr(self, f.name), isinstance(f.default, int)
-            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
-                raise ValueError(f"{flag_name(f.name)}: expected {'a whole number' if whole else 'a number'}")
-        if not 2 <= self.size <= 65:
-            raise ValueError(f"--lut-size {self.size}: use 2 to 65 (17, 33 or 65 are usual)")
-        if not (math.isfinite(self.smoothness) and self.smoothness > 0):
-            raise ValueError(f"--lut-smoothness {self.smoothness}: must be > 0")
-        if not (math.isfinite(self.anchor) and self.anchor >= 0):
-            raise ValueError(f"--lut-anchor {self.anchor}: must be >= 0")
-
-
-def flag_name(name: str) -> str:
-    """The CLI flag of a LutSettings field: ``--lut-size``, ..."""
-    return "--lut-" + name.replace("_", "-")
+        check_settings(self)
 
 
 @dataclass(frozen=True, eq=False)

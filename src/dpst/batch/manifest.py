@@ -20,13 +20,13 @@ from typing import Any
 from .. import io
 from ..config import Config, config_fields
 from ..errors import first_line
+from ..settings import parse_setting
 
 PATH_COLUMNS = ("content", "style", "content_mask", "style_mask")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 # A worker holds one network on one device for all its jobs, so these cannot change per job.
 PER_BATCH = ("weights", "device")
 _FIELDS = {f.name: f for f in config_fields()}
-_DEFAULTS = Config()
 
 
 @dataclass(frozen=True)
@@ -143,42 +143,13 @@ def _output_name(value: Any, content: str, style: str) -> str:
 
 
 def _setting(key: str, value: Any) -> Any:
-    """A per-job setting, converted to its Config field's type."""
+    """A per-job setting, converted to its Config field's type (:func:`dpst.settings.parse_setting`)."""
     if key not in _FIELDS:
         hint = difflib.get_close_matches(key, [*_FIELDS, *PATH_COLUMNS, "output"], n=1)
         raise ValueError(f"unknown setting {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
     if key in PER_BATCH:
         raise ValueError(f"{key} cannot change per job; give --{key} for the whole batch")
-    kind = type(getattr(_DEFAULTS, key))
-    try:
-        converted = _convert(value, kind)
-    except (ValueError, TypeError):
-        raise ValueError(f"{key}: {value!r} is not {_KIND_NAMES[kind]}") from None
-    choices = _FIELDS[key].metadata.get("choices")
-    if choices and converted not in choices:
-        raise ValueError(f"{key}: {converted!r} is not one of {', '.join(choices)}")
-    return converted
-
-
-_KIND_NAMES = {bool: "true/false", int: "a whole number", float: "a number", str: "text"}
-_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
-
-
-def _convert(value: Any, kind: type) -> Any:
-    if isinstance(value, str) and kind is not str:
-        text = value.strip().lower()
-        if kind is bool:
-            if text not in _TRUE + _FALSE:
-                raise ValueError(value)
-            return text in _TRUE
-        return kind(text)
-    if isinstance(value, bool) != (kind is bool) or not isinstance(value, (int, float, str)):
-        raise TypeError(value)
-    if kind is int and not isinstance(value, int):
-        raise TypeError(value)
-    if kind is str and not isinstance(value, str):
-        raise TypeError(value)
-    return kind(value)
+    return parse_setting(_FIELDS[key], value)
 
 
 def jobs_from_folder(folder: str | os.PathLike, style: str | os.PathLike) -> list[Job]:

@@ -12,12 +12,11 @@ import argparse
 import errno
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 
-from ..config import PRESETS, Config, config_fields, flag_name
+from ..config import COMMON, PRESETS, Config
 from ..errors import WeightsError, first_line
 from ..lut import LutSettings
-from ..lut import flag_name as lut_flag_name
+from ..settings import flag_name, format_setting, setting_fields, text_parser
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -62,57 +61,87 @@ class ArgumentParser(argparse.ArgumentParser):
         raise ValueError(f"{message} (see '{self.prog} --help')")
 
 
+def add_settings_arguments(
+    parser: argparse.ArgumentParser,
+    cls: type,
+    defaults: object = None,
+    *,
+    dest_prefix: str = "",
+    given_only: bool = False,
+    groups: dict[str, argparse._ArgumentGroup] | None = None,
+) -> dict[str, argparse._ArgumentGroup]:
+    """One flag per :func:`dpst.settings.setting` field of the settings class ``cls``, with its help,
+    default (``defaults``' value, else the field's), choices and parser, under its group's heading
+    (groups in the order of ``cls.GROUPS`` where it has one); booleans as ``--x``/``--no-x``.  Values
+    land in ``args.<dest_prefix><field>``; with ``given_only`` only where the user gave the flag
+    (argparse.SUPPRESS), so that a preset can fill the rest.  ``groups``: groups already made, by
+    title.  Returns the groups by title."""
+    order = getattr(cls, "GROUPS", ())
+    titles = [*order, *(f.metadata["group"] for f in setting_fields(cls) if f.metadata["group"] not in order)]
+    groups = dict(groups or {})
+    for title in titles:
+        if title not in groups:
+            groups[title] = parser.add_argument_group(title)
+    for f in setting_fields(cls):
+        default = getattr(defaults, f.name) if defaults is not None else f.default
+        kw: dict = {
+            "dest": dest_prefix + f.name,
+            "default": argparse.SUPPRESS if given_only else default,
+            "help": f"{f.metadata['help']} (default: {format_setting(default)})",
+        }
+        where = groups[f.metadata["group"]]
+        if f.metadata["kind"] is bool:
+            where.add_argument(flag_name(cls, f), action=argparse.BooleanOptionalAction, **kw)
+            continue
+        if f.metadata["choices"]:
+            kw["choices"] = f.metadata["choices"]
+        where.add_argument(flag_name(cls, f), type=text_parser(f), metavar=_metavar(f), **kw)
+    return groups
+
+
+def _metavar(f) -> str:
+    kind = f.metadata["kind"]
+    return {int: "N", float: "X", tuple: "A,B,..."}.get(kind) or f.name.upper()
+
+
+def settings_from_args(args: argparse.Namespace, cls: type, dest_prefix: str = "") -> dict[str, object]:
+    """The values of ``cls``'s flags in ``args`` (those given, with ``given_only``), by field name."""
+    return {
+        f.name: getattr(args, dest_prefix + f.name)
+        for f in setting_fields(cls)
+        if hasattr(args, dest_prefix + f.name)
+    }
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = Config()) -> None:
-    """``--preset`` plus one flag per Config field, with the field's default and help.
+    """``--preset`` plus one flag per Config field, with the field's default and help, grouped: first
+    the settings most runs touch, then those of each stage (:data:`dpst.config.Config.GROUPS`).
 
     Flags default to "not given" (argparse.SUPPRESS), so a flag the user types overrides the preset
     and an untyped one keeps the preset's value."""
-    group = parser.add_argument_group("settings (defaults are the library's; a flag overrides --preset)")
-    group.add_argument(
+    common = parser.add_argument_group(COMMON)
+    common.add_argument(
         "--preset",
         choices=tuple(PRESETS),
         default="default",
-        help="fast (a preview), default, quality (closer colours, about 1.6x the time), "
+        help="fast (a preview), default, quality (stage 2 at 700 px: closer colours, slower), "
         "or paper (the reference schedule: 2x1000 steps at 700 px, slow) (default: %(default)s)",
     )
-    for f in config_fields():
-        default = getattr(defaults, f.name)
-        kw: dict = {
-            "dest": f.name,
-            "default": argparse.SUPPRESS,
-            "help": f"{f.metadata.get('help', '')} (default: {default})",
-        }
-        if isinstance(default, bool):
-            group.add_argument(flag_name(f), action=argparse.BooleanOptionalAction, **kw)
-            continue
-        if "choices" in f.metadata:
-            kw["choices"] = f.metadata["choices"]
-        group.add_argument(flag_name(f), type=type(default), metavar=f.name.upper(), **kw)
+    add_settings_arguments(parser, Config, defaults, given_only=True, groups={COMMON: common})
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The preset's settings with every flag the user gave on top."""
-    given = {f.name: getattr(args, f.name) for f in config_fields() if hasattr(args, f.name)}
-    return Config.preset(getattr(args, "preset", "default"), **given)
+    return Config.preset(getattr(args, "preset", "default"), **settings_from_args(args, Config))
 
 
 def add_lut_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per LutSettings field (``--lut-size``, ...), with the field's default and help."""
-    group = parser.add_argument_group("LUT settings (docs/lut.md)")
-    for f in fields(LutSettings):
-        flag = lut_flag_name(f.name)
-        group.add_argument(
-            flag,
-            dest=f"lut_{f.name}",
-            type=type(f.default),
-            default=f.default,
-            metavar="N" if isinstance(f.default, int) else "X",
-            help=f"{f.metadata.get('help', '')} (default: {f.default:g})",
-        )
+    add_settings_arguments(parser, LutSettings, dest_prefix="lut_")
 
 
 def lut_settings_from_args(args: argparse.Namespace) -> LutSettings:
-    return LutSettings(**{f.name: getattr(args, f"lut_{f.name}") for f in fields(LutSettings)})
+    return LutSettings(**settings_from_args(args, LutSettings, "lut_"))
 
 
 def non_negative(text: str) -> int:

@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
-    add_lut_arguments(p)
     add_config_arguments(p)
+    add_lut_arguments(p)
     return p
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
 from pathlib import Path
 
 from .. import io
@@ -25,8 +24,10 @@ from .common import (
     ArgumentParser,
     add_config_arguments,
     add_lut_arguments,
+    add_settings_arguments,
     config_from_args,
     lut_settings_from_args,
+    settings_from_args,
 )
 from .stylize import PhaseLines, ProgressBar
 
@@ -58,19 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
-    group = p.add_argument_group("video settings")
-    for f in fields(VideoSettings):
-        kw = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            type=type(f.default),
-            default=f.default,
-            help=f"{f.metadata['help']} (default: {f.default})",
-            **kw,
-        )
-    add_lut_arguments(p)
+    add_settings_arguments(p, VideoSettings)
     add_config_arguments(p)
+    add_lut_arguments(p)
     return p
 
 
@@ -114,7 +105,7 @@ class Bars:
 
 def run_video(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    settings = VideoSettings(**{f.name: getattr(args, f.name) for f in fields(VideoSettings)})
+    settings = VideoSettings(**settings_from_args(args, VideoSettings))
     lut = lut_settings_from_args(args)
     if (args.content_mask is None) != (args.style_mask is None):
         raise ValueError("give --content-mask (one per shot) and --style-mask together, or neither")

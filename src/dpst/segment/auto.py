@@ -15,6 +15,7 @@ Pure functions apart from :func:`auto_labels`, which runs the network.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -24,24 +25,35 @@ from .. import io
 from ..ops.guided import guided_filter
 from ..ops.lab import srgb_to_lab
 from ..ops.tensor import to_tensor
+from ..settings import check_settings, setting
 
 
 @dataclass(frozen=True)
 class SegmentSettings:
-    """Knobs of the automatic segmentation (measured against the hand-drawn masks, docs/masks.md)."""
+    """Knobs of the automatic segmentation (measured against the hand-drawn masks, docs/masks.md).  No
+    flags: messages name a knob ``SegmentSettings.max_regions``."""
 
-    analysis_size: int = 256  # long side the features are computed at
-    max_regions: int = 2
-    min_share: float = 0.05  # every region must cover this share of each photo
-    min_silhouette: float = 0.1  # below this, one region (the whole photo) is kept
-    deep_weight: float = 1.0  # relative weights of the feature blocks (each scaled to unit variance)
-    colour_weight: float = 1.0
-    texture_weight: float = 1.0
-    position_weight: float = 1.0
-    pca_dims: int = 8
-    temperature: float = 0.5  # softness of the memberships that are refined at full size
-    refine_radius: float = 0.02  # guided-filter radius, as a share of the long side
-    seed: int = 0
+    FLAG_PREFIX: ClassVar[None] = None
+
+    analysis_size: int = setting(256, "long side the features are computed at", min=1)
+    max_regions: int = setting(2, "most regions to find", min=1)
+    min_share: float = setting(0.05, "every region must cover this share of each photo", min=0)
+    min_silhouette: float = setting(
+        0.1, "below this silhouette (-1..1), one region (the whole photo) is kept"
+    )
+    deep_weight: float = setting(
+        1.0, "weight of the VGG feature block (each block scaled to unit variance)", min=0
+    )
+    colour_weight: float = setting(1.0, "weight of the CIE Lab colour block", min=0)
+    texture_weight: float = setting(1.0, "weight of the texture block", min=0)
+    position_weight: float = setting(1.0, "weight of the vertical position", min=0)
+    pca_dims: int = setting(8, "dimensions the VGG features are reduced to (PCA)", min=1)
+    temperature: float = setting(0.5, "softness of the memberships that are refined at full size", above=0)
+    refine_radius: float = setting(0.02, "guided-filter radius, as a share of the long side", min=0)
+    seed: int = setting(0, "random seed of k-means")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 40) -> tuple[np.ndarray, np.ndarray]:

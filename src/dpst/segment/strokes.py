@@ -20,6 +20,7 @@ same on a low-contrast photo and on a high-contrast one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse
@@ -33,48 +34,60 @@ from ..ops.guided import fast_guided_filter
 from ..ops.lab import srgb_to_lab
 from ..ops.palette import UNLABELLED, resize_labels
 from ..ops.tensor import to_tensor
+from ..settings import check_settings, setting
 from .auto import SegmentSettings, joint_cells
 
 
 @dataclass(frozen=True)
 class StrokeSettings:
-    """Knobs of the completion (measured with simulated strokes on pairs 1-20: docs/masks.md)."""
+    """Knobs of the completion (measured with simulated strokes on pairs 1-20: docs/masks.md).  No
+    flags: messages name a knob ``StrokeSettings.beta``."""
 
-    work_size: int = 192  # long side of the grid the random walker runs on
-    beta: float = 8.0  # edge sensitivity: larger keeps regions from leaking across weaker edges
-    edge_texture: float = 1.0  # weight of the local contrast's change, beside CIELAB's, in the edge weights
-    fusion: float = 4.0  # the walk's probabilities times the appearance prior's to this power (0: no prior)
-    prior_weight: float = 0.0  # gamma of Grady's prior nodes (the earlier design; 0: off)
-    temperature: float = 2.0  # softness of the prior: exp(-d^2 / T) over standardised features
-    position_weight: float = 0.5  # weight of the vertical position beside the colour in the prior
-    samples: int = 400  # stroke pixels per label the prior compares against
-    texture_weight: float = 1.0  # weight of local lightness contrast in the prior
-    texture_size: int = 3  # window (pixels of the reduced photo) of the local contrast
-    # when both photos are painted: a prior from deep features and the strokes of both photos
-    # (:func:`cross_priors`), fused with this power, the photo's own prior then with ``joint_fusion``
-    cross_fusion: float = 2.0
-    joint_fusion: float = 2.0
-    cross_temperature: float = 1.0
-    refine_radius: float = 0.04  # guided-filter radius at full size, share of the long side (docs/masks.md)
-    refine_eps: float = 1e-3
-    # the refinement's window fits on a copy this many times smaller (the fast guided filter): measured
-    # with simulated strokes (pairs 1-20, 3 seeds, k = 2), IoU 0.8904 at 1, 0.8902 at 2, 0.8898 at 4,
-    # completion 0.70 -> 0.51 s a pair (docs/masks.md); used where the radius is >= 4x this
-    refine_scale: int = 2
+    FLAG_PREFIX: ClassVar[None] = None
+
+    work_size: int = setting(192, "long side of the grid the random walker runs on", min=8)
+    beta: float = setting(
+        8.0, "edge sensitivity: larger keeps regions from leaking across weaker edges", min=0
+    )
+    edge_texture: float = setting(
+        1.0, "weight of the local contrast's change, beside CIELAB's, in the edge weights", min=0
+    )
+    fusion: float = setting(
+        4.0, "the walk's probabilities times the appearance prior's to this power (0: no prior)", min=0
+    )
+    prior_weight: float = setting(0.0, "gamma of Grady's prior nodes (the earlier design; 0: off)", min=0)
+    temperature: float = setting(
+        2.0, "softness of the prior: exp(-d^2 / T) over standardised features", above=0
+    )
+    position_weight: float = setting(
+        0.5, "weight of the vertical position beside the colour in the prior", min=0
+    )
+    samples: int = setting(400, "stroke pixels per label the prior compares against", min=1)
+    texture_weight: float = setting(1.0, "weight of local lightness contrast in the prior", min=0)
+    texture_size: int = setting(3, "window (pixels of the reduced photo) of the local contrast", min=1)
+    cross_fusion: float = setting(
+        2.0,
+        "when both photos are painted: the power of the prior from deep features and the strokes of "
+        "both photos (:func:`cross_priors`)",
+        min=0,
+    )
+    joint_fusion: float = setting(
+        2.0, "when both photos are painted: the power of the photo's own prior then", min=0
+    )
+    cross_temperature: float = setting(1.0, "softness of the cross prior", above=0)
+    refine_radius: float = setting(
+        0.04, "guided-filter radius at full size, as a share of the long side (docs/masks.md)", min=0
+    )
+    refine_eps: float = setting(1e-3, "regularisation of that guided filter", above=0)
+    refine_scale: int = setting(
+        2,
+        "the refinement's window fits on a copy this many times smaller (the fast guided filter), "
+        "where the radius is at least 4x this (docs/masks.md)",
+        min=1,
+    )
 
     def __post_init__(self) -> None:
-        if self.work_size < 8 or self.texture_size < 1 or self.refine_scale < 1:
-            raise ValueError("StrokeSettings: work_size must be >= 8, texture_size and refine_scale >= 1")
-        for name in (
-            "beta", "edge_texture", "fusion", "prior_weight", "position_weight", "texture_weight",
-            "cross_fusion", "joint_fusion",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"StrokeSettings: {name} must be >= 0, got {getattr(self, name)}")
-        if min(self.temperature, self.cross_temperature, self.refine_eps) <= 0 or self.samples < 1:
-            raise ValueError("StrokeSettings: the temperatures, samples and refine_eps must be > 0")
-        if self.refine_radius < 0:
-            raise ValueError("StrokeSettings: refine_radius must be >= 0")
+        check_settings(self)
 
 
 def _edge_weights(lab: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,97 +24,91 @@ from .. import io
 from ..api import Callback, PhaseHook, Stylizer
 from ..lut import LutSettings
 from ..ops.lut import apply_table, fit_table
+from ..settings import check_settings, setting
 from . import carry, cuts, track
 from . import io as vio
 
 THUMB_WIDTH = 160  # cut detection looks at frames scaled down to about this width
 
 
+VIDEO_GROUP = "video settings"
+
+
 @dataclass(frozen=True)
 class VideoSettings:
     """How a clip is cut into shots and encoded.  Every field is a CLI flag."""
 
-    cut_threshold: float = field(
-        default=0.2,
-        metadata={
-            "help": "colour-histogram distance (0-1) of consecutive frames over which a hard cut "
-            "starts a new shot (it must also stand out from its neighbours)"
-        },
+    cut_threshold: float = setting(
+        0.2,
+        "colour-histogram distance (0-1) of consecutive frames over which a hard cut starts a new shot "
+        "(it must also stand out from its neighbours)",
+        above=0,
+        max=1,
+        group=VIDEO_GROUP,
     )
-    look: str = field(
-        default="local",
-        metadata={
-            "help": "how the keyframe's look reaches the other frames: local (the shot's LUT plus local "
-            "colour maps that follow the scene along optical flow, keeping more of the keyframe's "
-            "region-by-region look) or lut (the shot's LUT alone: a pointwise colour map)",
-            "choices": ("local", "lut"),
-        },
+    look: str = setting(
+        "local",
+        "how the keyframe's look reaches the other frames: local (the shot's LUT plus local colour maps "
+        "that follow the scene along optical flow, keeping more of the keyframe's region-by-region look) "
+        "or lut (the shot's LUT alone: a pointwise colour map)",
+        choices=("local", "lut"),
+        group=VIDEO_GROUP,
     )
-    lut_scope: str = field(
-        default="shot",
-        metadata={
-            "help": "clip (one LUT fitted to every shot's keyframe and result: the same colours look the "
-            "same across cuts; with --look local each shot's own look is kept by its local maps) or "
-            "shot (each shot its own LUT)",
-            "choices": ("clip", "shot"),
-        },
+    lut_scope: str = setting(
+        "shot",
+        "clip (one LUT fitted to every shot's keyframe and result: the same colours look the same across "
+        "cuts; with --look local each shot's own look is kept by its local maps) or shot (each shot its "
+        "own LUT)",
+        choices=("clip", "shot"),
+        group=VIDEO_GROUP,
     )
-    local_radius: float = field(
-        default=0.06,
-        metadata={
-            "help": "with --look local: size of the local colour maps' windows, as a fraction of the "
-            "frame's long side (smaller keeps more local look, larger is steadier)"
-        },
+    local_radius: float = setting(
+        0.06,
+        "with --look local: size of the local colour maps' windows, as a fraction of the frame's long "
+        "side (smaller keeps more local look, larger is steadier)",
+        above=0,
+        max=0.5,
+        group=VIDEO_GROUP,
     )
-    sharp_radius: float = field(
-        default=0.015,
-        metadata={
-            "help": "with --look local: the windows on a shot the optical flow follows well (see "
-            "--sharp-tracked), which keeps more of the keyframe's look without flicker there; "
-            "0 = --local-radius on every shot (docs/video.md)"
-        },
+    sharp_radius: float = setting(
+        0.015,
+        "with --look local: the windows on a shot the optical flow follows well (see --sharp-tracked), "
+        "which keeps more of the keyframe's look without flicker there; 0 = --local-radius on every shot "
+        "(docs/video.md)",
+        min=0,
+        max=0.5,
+        group=VIDEO_GROUP,
     )
-    sharp_tracked: float = field(
-        default=0.8,
-        metadata={
-            "help": "with --look local: a shot gets --sharp-radius windows when on average at least this "
-            "share of its frames' pixels is followed back to the keyframe (the rest: --local-radius)"
-        },
+    sharp_tracked: float = setting(
+        0.8,
+        "with --look local: a shot gets --sharp-radius windows when on average at least this share of "
+        "its frames' pixels is followed back to the keyframe (the rest: --local-radius)",
+        min=0,
+        max=1,
+        group=VIDEO_GROUP,
     )
-    crf: int = field(default=18, metadata={"help": "H.264 quality, 0 (lossless) to 51; lower is better"})
-    encoder_preset: str = field(
-        default="veryfast",
-        metadata={
-            "help": "x264 speed preset (ultrafast ... veryslow): slower gives smaller files",
-            "choices": (
-                "ultrafast",
-                "superfast",
-                "veryfast",
-                "faster",
-                "fast",
-                "medium",
-                "slow",
-                "slower",
-                "veryslow",
-            ),
-        },
+    crf: int = setting(
+        18, "H.264 quality, 0 (lossless) to 51; lower is better", min=0, max=51, group=VIDEO_GROUP
+    )
+    encoder_preset: str = setting(
+        "veryfast",
+        "x264 speed preset (ultrafast ... veryslow): slower gives smaller files",
+        choices=(
+            "ultrafast",
+            "superfast",
+            "veryfast",
+            "faster",
+            "fast",
+            "medium",
+            "slow",
+            "slower",
+            "veryslow",
+        ),
+        group=VIDEO_GROUP,
     )
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.cut_threshold <= 1.0:
-            raise ValueError(f"--cut-threshold {self.cut_threshold}: use a number in (0, 1]")
-        if self.look not in ("local", "lut"):
-            raise ValueError(f"--look {self.look!r}: use local or lut")
-        if self.lut_scope not in ("clip", "shot"):
-            raise ValueError(f"--lut-scope {self.lut_scope!r}: use clip or shot")
-        if not 0.0 < self.local_radius <= 0.5:
-            raise ValueError(f"--local-radius {self.local_radius}: use a number in (0, 0.5]")
-        if not 0.0 <= self.sharp_radius <= 0.5:
-            raise ValueError(f"--sharp-radius {self.sharp_radius}: use a number in [0, 0.5]")
-        if not 0.0 <= self.sharp_tracked <= 1.0:
-            raise ValueError(f"--sharp-tracked {self.sharp_tracked}: use a number in [0, 1]")
-        if not 0 <= self.crf <= 51:
-            raise ValueError(f"--crf {self.crf}: use 0 to 51")
+        check_settings(self)
 
 
 @dataclass(frozen=True)
