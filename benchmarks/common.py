@@ -11,7 +11,6 @@ beside it, installed or not::
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -73,41 +72,29 @@ def pair_files(root: Path, i: int, authors: str = "final") -> dict[str, Path]:
 # --- settings from text ---------------------------------------------------------------------------
 
 
-def _convert(text: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected true or false, got {text!r}")
-    return type(default)(text)
-
-
-def _fields(cls: type) -> tuple[dict[str, dataclasses.Field], dict[str, str]]:
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    aliases = {f.metadata.get("flag", f.name).replace("-", "_"): f.name for f in fields.values()}
-    return fields, aliases
-
-
 def parse_values(item: str, cls: type | None = None) -> tuple[str, list[Any]]:
-    """``KEY=VALUE`` or ``KEY=A,B,...`` → (the field of ``cls`` (default: Config), its values converted
-    to the field's type).  KEY may be the field's name or its flag (``lambda``); a field whose own
-    values hold commas (``style_layers=1,1,1,1,1``) takes the whole text as one value."""
+    """``KEY=VALUE`` or ``KEY=A,B,...`` → (the field of ``cls`` (default: Config), its values read as
+    the field's type by dpst's one parser, :func:`dpst.settings.parse_setting`).  KEY may be the
+    field's name or its flag (``lambda``); a field whose own values hold commas
+    (``style_layers=1,1,1,1,1``, a tuple) takes the whole text as one value."""
+    from dpst.settings import find_setting, parse_setting, setting_fields
+
     if cls is None:
         from dpst.config import Config as cls
-    fields, aliases = _fields(cls)
     key, sep, text = item.partition("=")
-    key = key.strip().replace("-", "_")
-    key = aliases.get(key, key)
-    if not sep or key not in fields:
-        raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(fields)}")
-    default = fields[key].default
-    one = isinstance(default, str) and "," in default
     try:
-        values = [_convert(v.strip(), default) for v in ([text] if one else text.split(","))]
+        f = find_setting(cls, key) if sep else None
+    except ValueError:
+        f = None
+    if f is None:
+        names = ", ".join(f.name for f in setting_fields(cls))
+        raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {names}")
+    one = f.metadata["kind"] is tuple or (isinstance(f.default, str) and "," in f.default)
+    try:
+        values = [parse_setting(f, v.strip()) for v in ([text] if one else text.split(","))]
     except ValueError as exc:
         raise ValueError(f"--set {item!r}: {exc}") from None
-    return key, values
+    return f.name, values
 
 
 def parse_sweep(items: Sequence[str], cls: type | None = None) -> list[dict[str, Any]]:

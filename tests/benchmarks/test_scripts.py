@@ -121,7 +121,7 @@ def test_ids_and_settings_from_text():
     }
     with pytest.raises(ValueError, match="KEY one of"):
         common.parse_settings(["colour=1"])
-    with pytest.raises(ValueError, match="true or false"):
+    with pytest.raises(ValueError, match="'maybe' is not true/false"):  # dpst.settings.parse_setting's words
         common.parse_settings(["filter=maybe"])
     with pytest.raises(ValueError, match="one value"):
         common.parse_settings(["seed=1,2"])

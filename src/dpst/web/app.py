@@ -21,7 +21,7 @@ from gradio.utils import get_upload_folder
 from ..config import Config
 from .engine import Engine
 from .masks import brush_colours, colour_names
-from .runs import PAGE_PRESETS, SETTINGS, Update, preset_settings
+from .runs import CONTROLS, PAGE_PRESETS, Control, Update, preset_settings
 from .sessions import WHICH
 
 TITLE = "dpst — Deep Photo Style Transfer"
@@ -174,9 +174,10 @@ class Handlers:
 
         return handler
 
-    def run(self, preset_name: str, style_w: Any, photo_w: Any, out: Any, work: Any, request: gr.Request):
-        """A run: status line, previews, then the slider, downloads and command line."""
-        chosen = dict(zip(SETTINGS, (style_w, photo_w, out, work)))
+    def run(self, request: gr.Request, preset_name: str, *values: Any):
+        """A run: status line, previews, then the slider, downloads and command line.  ``values``: the
+        page's settings, in the order of :data:`.runs.CONTROLS`."""
+        chosen = {c.field: v for c, v in zip(CONTROLS, values)}
         t0 = time.monotonic()
         try:
             cfg = Config.preset(preset_name)
@@ -230,46 +231,25 @@ def _photo_column(which: str) -> dict[str, Any]:
 
 
 def _settings() -> tuple[gr.Radio, list[gr.components.Component]]:
-    """The preset and the settings a photographer would touch, at the default preset's values."""
+    """The preset and the settings a photographer would touch (:data:`.runs.CONTROLS`, in its order),
+    at the default preset's values."""
     d = preset_settings("default")
+    made: dict[str, gr.components.Component] = {}
     with gr.Row():
         preset = gr.Radio(list(PAGE_PRESETS), value="default", label="Preset", elem_id="preset")
-        style_weight = gr.Slider(
-            0,
-            300,
-            value=d["style_weight"],
-            step=1,
-            label=SETTINGS["style_weight"],
-            info="how far the look goes",
-            elem_id="style-weight",
-        )
-        photo_weight = gr.Slider(
-            0,
-            20000,
-            value=d["photo_weight"],
-            step=100,
-            label=SETTINGS["photo_weight"],
-            info="keeps it a photograph: higher, fewer painterly artefacts",
-            elem_id="photo-weight",
-        )
-        output_size = gr.Number(
-            value=d["output_size"],
-            precision=0,
-            minimum=0,
-            label=SETTINGS["output_size"],
-            info="long side in px; 0 = the photo's own",
-            elem_id="output-size",
-        )
+        made.update((c.field, _control(c, d[c.field])) for c in CONTROLS if not c.advanced)
     with gr.Accordion("Advanced", open=False):
-        size = gr.Number(
-            value=d["size"],
-            precision=0,
-            minimum=32,
-            label=SETTINGS["size"],
-            info="long side (px) the optimisation works at; smaller is faster",
-            elem_id="size",
-        )
-    return preset, [style_weight, photo_weight, output_size, size]
+        made.update((c.field, _control(c, d[c.field])) for c in CONTROLS if c.advanced)
+    return preset, [made[c.field] for c in CONTROLS]
+
+
+def _control(c: Control, value: Any) -> gr.components.Component:
+    """The widget of one setting: its slider, or a number box from the setting's lowest value."""
+    kw = {"value": value, "label": c.label, "info": c.info, "elem_id": c.elem_id}
+    if c.slider is not None:
+        low, high, step = c.slider
+        return gr.Slider(low, high, step=step, **kw)
+    return gr.Number(precision=0 if c.whole else None, minimum=c.minimum, **kw)
 
 
 def _results() -> list[gr.components.Component]:

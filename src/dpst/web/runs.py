@@ -1,7 +1,8 @@
 """A run from the page: its settings, its progress, its result files and the equivalent command line.
 
-The page shows a preset and the settings a photographer would touch (:data:`SETTINGS`), with the
-library's values for the preset; everything else is the preset's.
+The page shows a preset and the settings a photographer would touch (:data:`CONTROLS`, which the page's
+widgets and the run's values both follow), with the library's values for the preset; everything else
+is the preset's.
 """
 
 from __future__ import annotations
@@ -12,19 +13,59 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, flag_name, preset_flags
+from ..settings import kind_words, parse_setting
 
 PAGE_PRESETS = ("fast", "default", "quality")
+_FIELDS = {f.name: f for f in fields(Config)}
+
+
+@dataclass(frozen=True)
+class Control:
+    """One setting on the page: its Config field, its label, a line on what it does, and its widget: a
+    slider (``low``, ``high``, ``step``) or, without one, a number box whose lowest value is the
+    field's; ``advanced`` ones are folded away."""
+
+    field: str
+    label: str
+    info: str
+    slider: tuple[float, float, float] | None = None
+    advanced: bool = False
+
+    @property
+    def elem_id(self) -> str:
+        return self.field.replace("_", "-")
+
+    @property
+    def whole(self) -> bool:
+        return _FIELDS[self.field].metadata["kind"] is int
+
+    @property
+    def minimum(self) -> float | None:
+        m = _FIELDS[self.field].metadata
+        lows = [v for v in (*m["also"], m["min"], m["above"]) if v is not None]
+        return min(lows) if lows else None
+
+
+# The page's settings, in the order of its controls (and of the run handler's values).
+CONTROLS = (
+    Control("style_weight", "Style strength", "how far the look goes", slider=(0, 300, 1)),
+    Control(
+        "photo_weight",
+        "Photorealism λ",
+        "keeps it a photograph: higher, fewer painterly artefacts",
+        slider=(0, 20000, 100),
+    ),
+    Control("output_size", "Output size", "long side in px; 0 = the photo's own"),
+    Control(
+        "size", "Working size", "long side (px) the optimisation works at; smaller is faster", advanced=True
+    ),
+)
 # Config field -> its name in the page
-SETTINGS = {
-    "style_weight": "Style strength",
-    "photo_weight": "Photorealism λ",
-    "output_size": "Output size",
-    "size": "Working size",
-}
+SETTINGS = {c.field: c.label for c in CONTROLS}
 
 
 def preset_settings(name: str) -> dict[str, Any]:
-    """The page's settings as the preset ``name`` has them."""
+    """The page's settings as the preset ``name`` has them, in the order of :data:`CONTROLS`."""
     cfg = Config.preset(name)
     return {k: getattr(cfg, k) for k in SETTINGS}
 
@@ -35,17 +76,18 @@ def make_config(preset: str, settings: dict[str, Any], base: Config = Config()) 
     if preset not in PAGE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; use one of {', '.join(PAGE_PRESETS)}")
     given: dict[str, Any] = {"device": base.device, "weights": base.weights}
-    kinds = {f.name: type(f.default) for f in fields(Config)}
     for name, value in settings.items():
         if name not in SETTINGS:
             raise ValueError(f"unknown setting {name!r}")
         if value is None or value == "":
             raise ValueError(f"{SETTINGS[name]}: give a number")
-        if kinds[name] is int:
-            if float(value) != int(float(value)):
-                raise ValueError(f"{SETTINGS[name]} {value}: give a whole number of pixels")
-            value = int(float(value))
-        given[name] = float(value) if kinds[name] is float else value
+        f = _FIELDS[name]
+        if f.metadata["kind"] is int and isinstance(value, float) and value.is_integer():
+            value = int(value)  # the page's sliders and number boxes give floats
+        try:
+            given[name] = parse_setting(f, value)
+        except ValueError:
+            raise ValueError(f"{SETTINGS[name]} {value}: give {kind_words(f)}") from None
     try:
         return Config.preset(preset, **given)
     except ValueError as exc:
