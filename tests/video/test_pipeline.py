@@ -138,3 +138,14 @@ def test_restyle_video_reports_each_step_through_callbacks_and_prints_nothing(cl
     keys = [p for p in seen if p.phase == "keyframe"]
     assert keys[-1].done == keys[-1].total == len(shots) and len(steps) == 2 * len(shots) and phases
     assert all(s.table is not None and s.local is not None for s in shots)
+
+
+def test_every_video_setting_is_declared_with_help_and_the_encoder_preset_is_checked():
+    from dataclasses import fields
+
+    for f in fields(pipeline.VideoSettings):
+        assert len(f.metadata["help"]) > 5 and f.metadata["group"] == pipeline.VIDEO_GROUP
+    with pytest.raises(ValueError, match="^--encoder-preset 'fastest': use one of ultrafast"):
+        pipeline.VideoSettings(encoder_preset="fastest")
+    with pytest.raises(ValueError, match="^--crf: expected a whole number"):
+        pipeline.VideoSettings(crf=18.5)

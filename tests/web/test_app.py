@@ -43,3 +43,36 @@ def test_the_progress_bar_counts_both_stages():
 def test_the_theme_uses_only_system_fonts():
     css = app.theme()._get_theme_css()
     assert "fonts.googleapis" not in css and "@import" not in css
+
+
+def test_the_page_makes_its_controls_from_the_one_table():
+    import gradio as gr
+
+    from dpst.web.runs import CONTROLS, preset_settings
+
+    with gr.Blocks():
+        preset, widgets = app._settings()
+    assert preset.value == "default"
+    assert [w.label for w in widgets] == [c.label for c in CONTROLS]
+    assert [w.elem_id for w in widgets] == ["style-weight", "photo-weight", "output-size", "size"]
+    assert [w.value for w in widgets] == list(preset_settings("default").values())
+    assert (widgets[2].minimum, widgets[3].minimum) == (0, 32)  # from the fields' bounds
+
+
+def test_a_run_gets_the_pages_values_in_the_tables_order():
+    from gradio.helpers import special_args
+
+    class Engine:
+        def run(self, sid, preset, chosen):
+            self.got = (sid, preset, chosen)
+            return iter(())
+
+    class Request:
+        session_hash = "tab"
+
+    engine = Engine()
+    run = app.Handlers(engine).run
+    inputs, *_ = special_args(run, ["fast", 12.0, 3000.0, 0, 256], request=Request())
+    list(run(*inputs))
+    chosen = {"style_weight": 12.0, "photo_weight": 3000.0, "output_size": 0, "size": 256}
+    assert engine.got == ("tab", "fast", chosen)
