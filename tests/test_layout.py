@@ -126,3 +126,8 @@ def test_only_the_cli_prints_or_exits():
                 if name in ("print", "exit", "_exit") or (name == "exit" and isinstance(f, ast.Attribute)):
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {name}")
     assert offenders == []
+
+
+def test_the_settings_mechanism_sits_at_the_bottom():
+    """Every settings class (ops excepted) declares its fields with dpst.settings, so it imports nothing."""
+    assert import_graph()["dpst.settings"] == set()

@@ -1,5 +1,6 @@
-"""What every command shares: flags built from :class:`dpst.config.Config`, the progress bar, and the
-one policy that turns an exception into a line on stderr and an exit code.
+"""What every command shares: flags built from the settings' fields (:mod:`dpst.settings`), the
+arguments of a command that restyles one pair, its progress bar and phase lines, and the one policy
+that turns an exception into a line on stderr and an exit code.
 
 Exit codes: 0 done; 1 the run failed (out of memory, disk full, an internal error), with a line saying
 what to try; 2 something the user can fix (input, flags, a missing extra or weights file), with a line
@@ -12,11 +13,20 @@ import argparse
 import errno
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from PIL import Image
+
+from .. import io
 from ..config import COMMON, PRESETS, Config
 from ..errors import WeightsError, first_line
-from ..lut import LutSettings
+from ..lut import LutSettings, fit_lut
 from ..settings import flag_name, format_setting, setting_fields, text_parser
+
+if TYPE_CHECKING:
+    from ..api import Stylizer
+    from ..neural.lbfgs import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -149,6 +159,102 @@ def non_negative(text: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return n
+
+
+def add_pair_arguments(
+    parser: argparse.ArgumentParser, output_help: str, output_metavar: str | None = None
+) -> None:
+    """``CONTENT STYLE -o OUT [--content-mask M --style-mask M]``: a command that restyles one pair."""
+    parser.add_argument("content", help="the photo to restyle")
+    parser.add_argument("style", help="the reference photo whose look to take")
+    parser.add_argument("-o", "--output", required=True, metavar=output_metavar, help=output_help)
+    parser.add_argument("--content-mask", help="colour-coded mask of the content photo (PNG)")
+    parser.add_argument("--style-mask", help="colour-coded mask of the style photo (PNG)")
+
+
+def add_verbosity_arguments(parser: argparse.ArgumentParser, quiet: str = "no progress bar") -> None:
+    """``-q`` (help ``quiet``) and ``-v`` (name each phase)."""
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
+    parser.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
+
+
+class ProgressBar:
+    """Turns the library's Progress callbacks into a tqdm bar per stage, and writes snapshots."""
+
+    def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
+        self.output, self.quiet, self.save_every = output, quiet, save_every
+        self.bar = None
+        self.stage = 0
+
+    def __call__(self, p: Progress) -> None:
+        if not self.quiet:
+            if p.stage != self.stage:
+                from tqdm import tqdm
+
+                self.close()
+                self.stage = p.stage
+                name = {1: "stage 1 (style)", 2: "stage 2 (photorealism)"}.get(p.stage, "stage 3 (full size)")
+                self.bar = tqdm(total=p.total, desc=name, unit="step", dynamic_ncols=True, file=sys.stderr)
+            self.bar.set_postfix({k: f"{v:.3g}" for k, v in p.losses.items()}, refresh=False)
+            self.bar.update(1)
+        if self.save_every and p.step % self.save_every == 0:
+            snap = self.output.with_name(f"{self.output.stem}_s{p.stage}_{p.step:04d}{self.output.suffix}")
+            io.save_image(p.image(), snap)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class PhaseLines:
+    """Phase lines on stderr (``--verbose``), and once, as the masks are known, which masks are used."""
+
+    def __init__(self, stylizer: Stylizer, verbose: bool, quiet: bool) -> None:
+        self.stylizer, self.verbose, self.quiet, self.said = stylizer, verbose, quiet, False
+
+    def __call__(self, name: str) -> None:
+        if name != "prepare" and not self.said and not self.quiet:
+            print(f"dpst: masks: {self.stylizer.masks_used}", file=sys.stderr, flush=True)
+            self.said = True
+        if self.verbose:
+            print(f"dpst: phase {name}", file=sys.stderr, flush=True)
+
+
+def restyle(stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar) -> Image.Image:
+    """The stylisation of ``args.content`` in the look of ``args.style``, with its progress bar and
+    phase lines (the bar is closed however it ends)."""
+    try:
+        return stylizer(
+            args.content,
+            args.style,
+            content_mask=args.content_mask,
+            style_mask=args.style_mask,
+            callback=bar,
+            on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
+        )
+    finally:
+        bar.close()
+
+
+def write_look(
+    args: argparse.Namespace, stylizer: Stylizer, image: Image.Image, path: Path, settings: LutSettings
+) -> Path:
+    """Fit the LUT of the look (the content photo -> ``image``) and write it to ``path`` (.cube)."""
+    content, style = Path(args.content).name, Path(args.style).name
+    lut = fit_lut(
+        args.content,
+        image,
+        settings.size,
+        settings.smoothness,
+        settings.anchor,
+        title=f"dpst: {content} in the look of {style}",
+        comments=(f"content {content}, style {style}, --preset {args.preset}, masks {stylizer.masks_used}",),
+    )
+    lut.save(path)
+    if not args.quiet:
+        print(f"wrote {path} ({lut.size}^3 LUT, {lut.fit_rms:.2f}/255 RMS from the result)", file=sys.stderr)
+    return path
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:

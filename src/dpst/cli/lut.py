@@ -19,12 +19,16 @@ from ..neural.lbfgs import Interrupted
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
+    ProgressBar,
     add_config_arguments,
     add_lut_arguments,
+    add_pair_arguments,
+    add_verbosity_arguments,
     config_from_args,
     lut_settings_from_args,
+    restyle,
+    write_look,
 )
-from .stylize import ProgressBar, restyle, write_look
 
 
 def run_lut(argv: Sequence[str]) -> int:
@@ -33,13 +37,8 @@ def run_lut(argv: Sequence[str]) -> int:
         description="Restyle CONTENT in the look of STYLE and write the look as a 3D LUT (.cube) that "
         "graders, editors and ffmpeg can apply; only the .cube file is written.",
     )
-    p.add_argument("content", help="the photo to restyle")
-    p.add_argument("style", help="the reference photo whose look to take")
-    p.add_argument("-o", "--output", required=True, metavar="LOOK.cube", help="the LUT file to write")
-    p.add_argument("--content-mask", help="colour-coded mask of the content photo (PNG)")
-    p.add_argument("--style-mask", help="colour-coded mask of the style photo (PNG)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
+    add_pair_arguments(p, "the LUT file to write", "LOOK.cube")
+    add_verbosity_arguments(p)
     add_config_arguments(p)
     add_lut_arguments(p)
     args = p.parse_args(argv)

@@ -13,20 +13,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image
-
 from .. import io
 from ..api import Stylizer
-from ..lut import LutSettings, check_cube_output, fit_lut
-from ..neural.lbfgs import Interrupted, Progress
+from ..lut import check_cube_output
+from ..neural.lbfgs import Interrupted
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
+    ProgressBar,
     add_config_arguments,
     add_lut_arguments,
+    add_pair_arguments,
+    add_verbosity_arguments,
     config_from_args,
     lut_settings_from_args,
     non_negative,
+    restyle,
+    write_look,
 )
 
 
@@ -37,11 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h', "
         "'dpst lut -h', 'dpst apply -h', 'dpst video -h', 'dpst serve -h'.",
     )
-    p.add_argument("content", help="the photo to restyle")
-    p.add_argument("style", help="the reference photo whose look to take")
-    p.add_argument("-o", "--output", required=True, help="result file (.png, .jpg, .tif, .webp)")
-    p.add_argument("--content-mask", help="colour-coded mask of the content photo (PNG)")
-    p.add_argument("--style-mask", help="colour-coded mask of the style photo (PNG)")
+    add_pair_arguments(p, "result file (.png, .jpg, .tif, .webp)")
     p.add_argument(
         "--save-masks",
         metavar="DIR",
@@ -56,54 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.cube",
         help="also write the look as a 3D LUT (.cube), fitted to the photo and the result (docs/lut.md)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
+    add_verbosity_arguments(p)
     add_config_arguments(p)
     add_lut_arguments(p)
     return p
-
-
-class ProgressBar:
-    """Turns the library's Progress callbacks into a tqdm bar per stage, and writes snapshots."""
-
-    def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
-        self.output, self.quiet, self.save_every = output, quiet, save_every
-        self.bar = None
-        self.stage = 0
-
-    def __call__(self, p: Progress) -> None:
-        if not self.quiet:
-            if p.stage != self.stage:
-                from tqdm import tqdm
-
-                self.close()
-                self.stage = p.stage
-                name = {1: "stage 1 (style)", 2: "stage 2 (photorealism)"}.get(p.stage, "stage 3 (full size)")
-                self.bar = tqdm(total=p.total, desc=name, unit="step", dynamic_ncols=True, file=sys.stderr)
-            self.bar.set_postfix({k: f"{v:.3g}" for k, v in p.losses.items()}, refresh=False)
-            self.bar.update(1)
-        if self.save_every and p.step % self.save_every == 0:
-            snap = self.output.with_name(f"{self.output.stem}_s{p.stage}_{p.step:04d}{self.output.suffix}")
-            io.save_image(p.image(), snap)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-class PhaseLines:
-    """Phase lines on stderr (``--verbose``), and once, as the masks are known, which masks are used."""
-
-    def __init__(self, stylizer: Stylizer, verbose: bool, quiet: bool) -> None:
-        self.stylizer, self.verbose, self.quiet, self.said = stylizer, verbose, quiet, False
-
-    def __call__(self, name: str) -> None:
-        if name != "prepare" and not self.said and not self.quiet:
-            print(f"dpst: masks: {self.stylizer.masks_used}", file=sys.stderr, flush=True)
-            self.said = True
-        if self.verbose:
-            print(f"dpst: phase {name}", file=sys.stderr, flush=True)
 
 
 def run_stylize(argv: Sequence[str]) -> int:
@@ -129,42 +84,6 @@ def run_stylize(argv: Sequence[str]) -> int:
     if look is not None:
         write_look(args, stylizer, image, look, lut_settings)
     return 0
-
-
-def restyle(stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar) -> Image.Image:
-    """The stylisation of ``args.content`` in the look of ``args.style``, with its progress bar and
-    phase lines (the bar is closed however it ends)."""
-    try:
-        return stylizer(
-            args.content,
-            args.style,
-            content_mask=args.content_mask,
-            style_mask=args.style_mask,
-            callback=bar,
-            on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
-        )
-    finally:
-        bar.close()
-
-
-def write_look(
-    args: argparse.Namespace, stylizer: Stylizer, image: Image.Image, path: Path, settings: LutSettings
-) -> Path:
-    """Fit the LUT of the look (the content photo -> ``image``) and write it to ``path`` (.cube)."""
-    content, style = Path(args.content).name, Path(args.style).name
-    lut = fit_lut(
-        args.content,
-        image,
-        settings.size,
-        settings.smoothness,
-        settings.anchor,
-        title=f"dpst: {content} in the look of {style}",
-        comments=(f"content {content}, style {style}, --preset {args.preset}, masks {stylizer.masks_used}",),
-    )
-    lut.save(path)
-    if not args.quiet:
-        print(f"wrote {path} ({lut.size}^3 LUT, {lut.fit_rms:.2f}/255 RMS from the result)", file=sys.stderr)
-    return path
 
 
 def save_masks(args: argparse.Namespace, stylizer: Stylizer) -> tuple[str, str]:

@@ -22,14 +22,16 @@ from ..video.pipeline import VideoProgress, VideoSettings, find_shots, restyle_v
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
+    PhaseLines,
+    ProgressBar,
     add_config_arguments,
     add_lut_arguments,
     add_settings_arguments,
+    add_verbosity_arguments,
     config_from_args,
     lut_settings_from_args,
     settings_from_args,
 )
-from .stylize import PhaseLines, ProgressBar
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write each shot's keyframe to DIR as shotNN.png (to draw masks on) and stop",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    p.add_argument("-v", "--verbose", action="store_true", help="name each phase on stderr as it starts")
+    add_verbosity_arguments(p, "no progress bars")
     add_settings_arguments(p, VideoSettings)
     add_config_arguments(p)
     add_lut_arguments(p)
