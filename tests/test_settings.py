@@ -169,3 +169,9 @@ def test_every_field_is_declared_with_help(cls):
 def test_every_config_field_has_a_group_the_cli_lists():
     for f in fields(Config):
         assert f.metadata["group"] in Config.GROUPS, f.name
+
+
+def test_config_parse_reads_a_field_by_name_or_flag():
+    assert Config.parse("lambda", "3000") == 3000.0 and Config.parse("stage2", "no") is False
+    with pytest.raises(ValueError, match="init: 'zeros' is not one of"):
+        Config.parse("init", "zeros")

@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import Field, dataclass, fields, replace
 from typing import Any, ClassVar
 
-from .settings import check_settings, format_setting, parse_setting, setting
+from .settings import check_settings, find_setting, format_setting, parse_setting, setting
 from .settings import flag_name as _flag_name
-
-__all__ = ["Config", "PRESETS", "config_fields", "flag_name", "parse_setting", "preset_flags", "setting"]
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
@@ -200,6 +198,13 @@ class Config:
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
+
+    @classmethod
+    def parse(cls, key: str, value: Any) -> Any:
+        """``value`` (text, or a value from JSON) as the field ``key`` (its name or flag: ``lambda``)
+        takes it, choices checked (:func:`dpst.settings.parse_setting`); bounds are checked when the
+        Config is made."""
+        return parse_setting(find_setting(cls, key), value)
 
     def steps(self, stage: int) -> int:
         """L-BFGS steps of stage 1 or 2: ``iterations`` when set (> 0), else the stage's own count.

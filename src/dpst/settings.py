@@ -27,10 +27,10 @@ _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 def setting(
     default: Any,
-    help: str,  # noqa: A002 (argparse's word)
+    help: str,
     *,
-    min: float | None = None,  # noqa: A002
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
     above: float | None = None,
     also: tuple = (),
     choices: tuple[str, ...] | None = None,
