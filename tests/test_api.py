@@ -68,8 +68,10 @@ def test_one_mask_only_is_an_error():
 
 
 def test_negative_polish_fails_before_any_work(monkeypatch):
+    import dpst.api
+
     st = Stylizer(FAST, weights=random_weights())
-    monkeypatch.setattr(st, "optimise", lambda *a: pytest.fail("optimised with a bad --polish"))
+    monkeypatch.setattr(dpst.api, "run_stages", lambda *a: pytest.fail("optimised with a bad --polish"))
     with pytest.raises(ValueError, match="--polish -1"):
         st(photo(), photo(seed=1), config=FAST.updated(polish=-1))
 
@@ -111,32 +113,34 @@ def test_stage3_runs_at_the_photo_size_after_stage2():
         seen.append(p)
         shapes.append(p.image().shape)
 
-    out = st(photo(48, 64), photo(40, 40, 1), callback=log)
+    out, report = st.run(photo(48, 64), photo(40, 40, 1), callback=log)
     assert out.size == (64, 48)
     assert [p.stage for p in seen] == [1, 1, 2, 2, 3, 3, 3]
     assert [p.total for p in seen if p.stage == 3] == [3, 3, 3]
     assert shapes[-1] == (42, 56, 3)  # at stage3_size, not stage 2's 32 px nor the photo's 64
     assert shapes[3] == (24, 32, 3)
-    assert "photo" in seen[-1].losses and "stage3" in st.timings
-    assert st.lambda_used > 0  # stage 3 weighs the photo term with stage 2's lambda
+    assert "photo" in seen[-1].losses and "stage3" in report.timings
+    assert report.lam > 0  # stage 3 weighs the photo term with stage 2's lambda
 
 
 def _stage3_run(**changes):
     cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
     cfg = cfg.updated(stage3_iterations=2, stage3_size=56, **changes)
     st, seen = Stylizer(cfg, weights=random_weights()), []
-    st(photo(48, 64), photo(40, 40, 1), callback=seen.append)
-    return st, [p for p in seen if p.stage == 3], [p for p in seen if p.stage == 2]
+    report = st.run(photo(48, 64), photo(40, 40, 1), callback=seen.append).report
+    return report, [p for p in seen if p.stage == 3], [p for p in seen if p.stage == 2]
 
 
 def test_stage3_runs_only_where_stage2_leaves_texture_to_fix():
-    st, third, second = _stage3_run(stage3_texture=0.0)
-    assert st.stage3_ran and len(third) == 2 and "stage 3 (texture left" in st.chosen()
+    rep, third, second = _stage3_run(stage3_texture=0.0)
+    assert rep.stage(3) is not None and len(third) == 2 and "stage 3 (texture left" in rep.chosen()
     # the texture left is stage 2's last style term, unweighted
-    assert st.texture_left == pytest.approx(second[-1].losses["style"] / FAST.style_weight)
-    assert st.texture_left > 0
-    st, third, _ = _stage3_run(stage3_texture=st.texture_left * 1.01)  # just over what is left: skipped
-    assert not st.stage3_ran and third == [] and "stage3" not in st.timings and "stage 3" not in st.chosen()
+    assert rep.texture_left == pytest.approx(second[-1].losses["style"] / FAST.style_weight)
+    assert rep.texture_left > 0
+    rep, third, _ = _stage3_run(stage3_texture=rep.texture_left * 1.01)  # just over what is left: skipped
+    assert (
+        rep.stage(3) is None and third == [] and "stage3" not in rep.timings and "stage 3" not in rep.chosen()
+    )
     with pytest.raises(ValueError, match="--stage3-texture -1"):
         dpst.Config(stage3_texture=-1)
 
@@ -149,26 +153,9 @@ def test_stage3_weighs_the_photo_term_with_its_share_of_stage2s_lambda():
     assert half[0].losses["style"] == pytest.approx(full[0].losses["style"], rel=1e-5)
     with pytest.raises(ValueError, match="--stage3-lambda -0.5"):
         dpst.Config(stage3_lambda=-0.5)
-    st, none, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=0.0)  # the default: texture only
+    rep, none, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=0.0)  # the default: texture only
     assert "photo" not in none[0].losses and none[0].losses["style"] == pytest.approx(full[0].losses["style"])
-    assert st.lambda_used > 0  # what stage 2 used, reported as the run's lambda
-
-
-def test_stage3_only_when_it_would_be_larger_than_stage2():
-    from dpst.api import _stage3_size
-
-    pair = prepare(photo(48, 64), photo(40, 40, 1), size=32)
-    assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=700)) == 64  # the photo's own
-    assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=48)) == 48
-    assert _stage3_size(pair, dpst.Config(stage3_iterations=4, stage3_size=32)) == 0  # not larger
-    assert _stage3_size(pair, dpst.Config(stage3_iterations=0)) == 0  # off
-    with pytest.raises(ValueError, match="--stage3-iterations -1"):
-        dpst.Config(stage3_iterations=-1)
-    with pytest.raises(ValueError, match="--stage3-size 8"):
-        dpst.Config(stage3_size=8)
-    assert dpst.Config(iterations=7, stage3_iterations=2).steps(3) == 2  # --iterations sets stages 1-2
-    assert dpst.Config(iterations=7, stage3_iterations=2).stage_steps() == (7, 7, 2)
-    assert FAST.stage_steps() == (15,)  # without stage 2, no stage 3 either
+    assert rep.lam > 0  # what stage 2 used, reported as the run's lambda
 
 
 def test_works_at_most_at_the_photo_size():
@@ -191,11 +178,11 @@ def test_coarse_stage1_then_fine_stage2():
 
 
 def test_style_targets_computed_once_per_look(monkeypatch):
-    import dpst.api
+    import dpst.neural.objective
 
     calls = []
-    real = dpst.api.style_targets
-    monkeypatch.setattr(dpst.api, "style_targets", lambda *a: calls.append(1) or real(*a))
+    real = dpst.neural.objective.style_targets
+    monkeypatch.setattr(dpst.neural.objective, "style_targets", lambda *a: calls.append(1) or real(*a))
     # masks="none": automatic regions of the style photo depend on the content it is paired with
     s = Stylizer(FAST.updated(iterations=1, stage2=False, masks="none"), weights=random_weights())
     style = photo(40, 40, 1)
@@ -214,23 +201,28 @@ def test_auto_masks_are_matched_palette_images_at_photo_size():
     assert colours <= {tuple(int(v) for v in p) for p in PALETTE}
 
 
-def test_masks_none_is_one_region():
+def test_masks_none_is_one_region(monkeypatch):
+    import dpst.api
+
     s = Stylizer(FAST, weights=random_weights())
     seen = {}
 
-    def spy(pair, cfg, callback):
-        seen[cfg.masks] = pair.ids
-        return pair, np.zeros((1, 3) + pair.content.shape[:2], np.float32)
+    class Seen(Exception):
+        pass
 
-    s.optimise = spy
-    s.finish = lambda pair, x, cfg: np.zeros((*pair.content_full.shape[:2], 3), np.float32)
-    s(photo(48, 64), photo(40, 40, 1), config=FAST.updated(masks="none"))
+    def spy(stages, pair, objectives, cfg, clock, callback):
+        seen[cfg.masks] = pair.ids
+        raise Seen
+
+    monkeypatch.setattr(dpst.api, "run_stages", spy)
+    with pytest.raises(Seen):
+        s(photo(48, 64), photo(40, 40, 1), config=FAST.updated(masks="none"))
     assert seen["none"] == [0]
 
 
 @pytest.mark.weights
 @pytest.mark.slow
-def test_the_default_path_finds_regions_and_moves_the_colours_to_the_style(real_weights):
+def test_the_default_path_finds_regions_and_moves_the_colours_to_the_style(real_weights, monkeypatch):
     """What a new user runs: automatic masks (the default), the default start and both stages, with
     the real VGG-19, on the paper's pair 1 (a city at dusk, restyled as a city at night).  Measured
     with the fast preset at 256 px: 2 regions; style_swd 2.3 against 64.5 for the content photo (the
@@ -244,14 +236,16 @@ def test_the_default_path_finds_regions_and_moves_the_colours_to_the_style(real_
         pytest.skip("the paper's pairs are not beside this checkout (../shared/examples)")
     cfg = dpst.Config.preset("fast", output_size=256)
     assert cfg.masks == "auto"  # the default path, not forced
+    from dpst import api
+
     st, seen = Stylizer(cfg, weights=real_weights), {}
-    optimise = st.optimise
+    run_stages = api.run_stages
 
-    def spy(pair, c, cb):
+    def spy(stages, pair, *rest):
         seen["pair"] = pair
-        return optimise(pair, c, cb)
+        return run_stages(stages, pair, *rest)
 
-    st.optimise = spy
+    monkeypatch.setattr(api, "run_stages", spy)
     out = np.asarray(st(content, style), np.float64) / 255.0
     pair = seen["pair"]
     assert len(pair.ids) >= 2  # the automatic masks split the photos
@@ -269,22 +263,22 @@ def test_the_default_path_finds_regions_and_moves_the_colours_to_the_style(real_
 
 def test_timings_cover_the_pipeline():
     s = Stylizer(FAST.updated(iterations=2, stage2=True, size=48), weights=random_weights())
-    s(photo(48, 64), photo(40, 40, 1))
-    assert {"prepare", "targets", "stage1", "laplacian", "stage2", "upsample"} <= set(s.timings)
-    assert all(v >= 0 for v in s.timings.values())
+    timings = s.run(photo(48, 64), photo(40, 40, 1)).report.timings
+    assert {"prepare", "targets", "stage1", "laplacian", "stage2", "upsample"} <= set(timings)
+    assert all(v >= 0 for v in timings.values())
 
 
 @pytest.mark.parametrize("f_size, filtered_at", [(1400, (96, 128)), (64, (48, 64))])
 def test_filter_runs_at_the_output_size_capped_by_f_size(monkeypatch, f_size, filtered_at):
-    import dpst.api
+    import dpst.neural.finish
 
-    seen, real = [], dpst.api.local_affine_filter
+    seen, real = [], dpst.neural.finish.local_affine_filter
 
     def spy(x, guide, **kw):
         seen.append((tuple(x.shape[-2:]), tuple(guide.shape[-2:])))
         return real(x, guide, **kw)
 
-    monkeypatch.setattr(dpst.api, "local_affine_filter", spy)
+    monkeypatch.setattr(dpst.neural.finish, "local_affine_filter", spy)
     cfg = FAST.updated(iterations=1, filter=True, f_radius=3, f_size=f_size)
     out = Stylizer(cfg, weights=random_weights())(photo(96, 128), photo(40, 40, 1))
     assert out.size == (128, 96)
@@ -292,7 +286,8 @@ def test_filter_runs_at_the_output_size_capped_by_f_size(monkeypatch, f_size, fi
 
 
 def test_distribution_start_is_closer_to_the_style_colours_and_regrained():
-    from dpst.api import _REGRAIN, initial_image
+    from dpst.api import initial_image
+    from dpst.neural.start import _REGRAIN
     from dpst.metrics import sliced_w1
     from dpst.ops.guided import guided_filter
 
@@ -346,41 +341,16 @@ def test_both_stages_run_on_every_device_here_in_either_precision(device, precis
     assert next(s.net.parameters()).device.type == device
 
 
-def test_balanced_lambda_sets_the_photo_term_to_its_share_of_the_style_term():
-    from dpst.api import balanced_lambda
-
-    cfg = dpst.Config(photo_balance=0.5)  # the default lambda 9000 and style weight 30
-    lam = balanced_lambda(style=0.2, photo=0.0005, cfg=cfg)
-    assert lam == pytest.approx(0.5 * 30.0 * 0.2 / 0.0005)  # 6000
-    # clipped to 1/4..4x --lambda, and --lambda itself when the photo term is zero or not finite
-    assert balanced_lambda(0.2, 1e-9, cfg) == 4 * 9000.0
-    assert balanced_lambda(1e-9, 0.1, cfg) == 9000.0 / 4
-    assert balanced_lambda(0.2, 0.0, cfg) == 9000.0
-    assert balanced_lambda(float("nan"), 0.1, cfg) == 9000.0
-
-
-def test_lambda_and_style_weight_still_scale_a_balanced_lambda():
-    """A user who lowers --lambda (or raises --style-weight) gets less photorealism relative to the
-    style, photo by photo, as without the balance: the balance does not undo their setting."""
-    from dpst.api import balanced_lambda
-
-    cfg = dpst.Config(photo_balance=0.5)
-    lam = balanced_lambda(0.2, 0.0005, cfg)
-    assert balanced_lambda(0.2, 0.0005, cfg.updated(photo_weight=3000.0)) == pytest.approx(lam / 3)
-    assert balanced_lambda(0.2, 0.0005, cfg.updated(style_weight=90.0)) == pytest.approx(lam)
-
-
 def test_photo_balance_changes_the_lambda_of_stage_2_only():
     seen = []
     cfg = FAST.updated(iterations=2, stage2=True, photo_weight=100.0, photo_balance=0.5)
     s = Stylizer(cfg, weights=random_weights())
-    s(photo(48, 64), photo(40, 40, 1), callback=seen.append)
-    assert 25.0 <= s.lambda_used <= 400.0 and s.lambda_used != 100.0
+    lam = s.run(photo(48, 64), photo(40, 40, 1), callback=seen.append).report.lam
+    assert 25.0 <= lam <= 400.0 and lam != 100.0
     # the weighted photo term of stage 2 is the balanced lambda times the unweighted term
     stage2 = [p for p in seen if p.stage == 2]
     assert stage2 and all(p.losses["photo"] > 0 for p in stage2)
-    s(photo(48, 64), photo(40, 40, 1), config=cfg.updated(photo_balance=0.0))
-    assert s.lambda_used == 100.0
+    assert s.run(photo(48, 64), photo(40, 40, 1), config=cfg.updated(photo_balance=0.0)).report.lam == 100.0
 
 
 def test_finish_score_weighs_relative_changes_alike():
@@ -397,7 +367,7 @@ def test_finish_score_weighs_relative_changes_alike():
 def test_f_pick_writes_the_finish_it_keeps(monkeypatch, favour, kept):
     """With the score rigged for one finish, the result is exactly that finish: the filtered run's
     (``f_pick`` off) or the unfiltered run's (``--no-filter``)."""
-    import dpst.api
+    import dpst.neural.finish
 
     cfg = FAST.updated(iterations=2, stage2=True, filter=True, f_radius=3, f_pick=True)
     s = Stylizer(cfg, weights=random_weights())
@@ -413,17 +383,16 @@ def test_f_pick_writes_the_finish_it_keeps(monkeypatch, favour, kept):
         calls.append((affine, texture))
         return len(calls) if favour == "filter" else -len(calls)  # the filter is scored first
 
-    monkeypatch.setattr(dpst.api, "finish_score", rigged)
-    out = np.asarray(s(content, style))
+    monkeypatch.setattr(dpst.neural.finish, "finish_score", rigged)
+    out, report = s.run(content, style)
+    out = np.asarray(out)
     assert len(calls) == 2 and all(a >= 0 and t > 0 for a, t in calls)
-    assert s.finish_used == kept
+    assert report.finish == kept
     assert np.array_equal(out, reference[kept])
 
 
 def test_f_pick_scores_both_finishes_with_the_runs_own_terms():
     cfg = FAST.updated(iterations=2, stage2=True, filter=True, f_radius=3, f_pick=True)
     s = Stylizer(cfg, weights=random_weights())
-    s(photo(48, 64), photo(40, 40, 1))
-    assert s.finish_used in ("filter", "no filter")
-    s(photo(48, 64), photo(40, 40, 1), config=cfg.updated(f_pick=False))
-    assert s.finish_used == "filter"
+    assert s.run(photo(48, 64), photo(40, 40, 1)).report.finish in ("filter", "no filter")
+    assert s.run(photo(48, 64), photo(40, 40, 1), config=cfg.updated(f_pick=False)).report.finish == "filter"

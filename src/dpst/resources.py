@@ -1,4 +1,4 @@
-"""This machine's memory and cores, and what a run will need of them.
+"""This machine's device, memory and cores, and what a run will need of them.
 
 The estimate is a benchmark fitted to measured peak RSS (docs/benchmarks.md, "Large photos"), with a
 margin: the optimisation at the working size (the network, the L-BFGS history, the Laplacian) plus a
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import torch
 
 from .config import Config
 from .errors import TooLarge
@@ -22,6 +24,23 @@ BASE_BYTES, WORKING_PIXEL_BYTES = 2**29, 4096
 # Full-size work, per output pixel.  Measured peak RSS, default preset (benchmarks/large.py, pair 9
 # upscaled): 1.87 GiB at 12 MP, 3.49 GiB at 50 MP, i.e. 46 bytes a pixel more; 64 keeps a margin.
 OUTPUT_PIXEL_BYTES = 64
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' → CUDA if present, else Apple MPS, else CPU.  An unavailable explicit choice is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available here")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("--device mps: Apple MPS is not available here")
+    return torch.device(name)
 
 
 def usable_memory() -> int:

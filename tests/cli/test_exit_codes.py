@@ -27,10 +27,10 @@ def argv(tmp_path, tiny_weights_file):
 
 
 def _fail_in_optimise(monkeypatch, exc: BaseException) -> None:
-    def optimise(self, *a, **k):
+    def run_stages(*a, **k):
         raise exc
 
-    monkeypatch.setattr(dpst.api.Stylizer, "optimise", optimise)
+    monkeypatch.setattr(dpst.api, "run_stages", run_stages)
 
 
 def _one_line(capsys) -> str:

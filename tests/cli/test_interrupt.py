@@ -25,9 +25,9 @@ WRAPPER = textwrap.dedent(
     """
     import sys, time
     from contextlib import contextmanager
-    import dpst.api as api
+    from dpst.neural.run import Clock
 
-    phase, real = sys.argv[1], api.Stylizer._timed
+    phase, real = sys.argv[1], Clock.phase
 
     @contextmanager
     def held(self, name):
@@ -36,7 +36,7 @@ WRAPPER = textwrap.dedent(
                 time.sleep(60)
             yield
 
-    api.Stylizer._timed = held
+    Clock.phase = held
     from dpst.cli import main
     sys.exit(main(sys.argv[2:]))
     """

@@ -109,8 +109,9 @@ FAST = dpst.Config(size=48, iterations=3, stage2=False, filter=False)
 def test_semantic_masks_run_end_to_end_on_a_tiny_segformer(tiny_parser):
     cfg = FAST.updated(masks="semantic", segmenter=str(tiny_parser))
     st = dpst.Stylizer(cfg, weights=random_weights())
-    c_mask, s_mask = st.masks(photo(48, 64), photo(40, 40, 1))
-    assert st.masks_used == f"semantic (scene parser {tiny_parser})"
+    found = st.masks(photo(48, 64), photo(40, 40, 1))
+    c_mask, s_mask = found
+    assert found.used == f"semantic (scene parser {tiny_parser})"
     c, s = (dpst.ops.labels_from_colors(np.asarray(m)) for m in (c_mask, s_mask))
     assert c.shape == (48, 64) and s.shape == (40, 40) and c.min() >= 0
     assert set(np.unique(c)) <= set(np.unique(s))  # content labels limited to the style's

@@ -11,7 +11,7 @@ from PIL import Image
 
 from dpst.config import PRESETS, Config
 from dpst.neural.vgg import random_weights
-from dpst.web import engine as engine_module
+from dpst.web import jobs
 from dpst.web.engine import Engine
 from tests.conftest import save_photo
 
@@ -49,13 +49,13 @@ def slow_steps(monkeypatch):
     """Each step lasts several polls. The page polls the run; a 32 px stage can end between two
     polls on a fast machine (CI did), so tests that look for a stage's steps use runs with
     poll=0.01 and this: they check what is reported, not how fast the CPU is."""
-    on_step = engine_module._Job.on_step
+    on_step = jobs._Job.on_step
 
     def slow_step(job, p):
         on_step(job, p)
         time.sleep(0.1)
 
-    monkeypatch.setattr(engine_module._Job, "on_step", slow_step)
+    monkeypatch.setattr(jobs._Job, "on_step", slow_step)
 
 
 def last(updates):

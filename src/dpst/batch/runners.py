@@ -51,7 +51,7 @@ class Outcome:
     png: bytes | None = None  # the result, when the worker could not write into OUTDIR itself
     worker: str = ""  # host:pid
     loaded: bool = False  # this job loaded the network (the first job of its worker process)
-    masks: str = ""  # which masks the job used (Stylizer.masks_used)
+    masks: str = ""  # which masks the job used (its RunReport.masks)
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,10 @@ def run_job(job: Job, cfg: Config, outdir: str, token: str = "") -> Outcome:
             warnings.simplefilter("always")
             if loaded:
                 _STYLIZERS[key] = Stylizer(cfg)
-            image = _STYLIZERS[key](
+            result = _STYLIZERS[key].run(
                 job.content, job.style, content_mask=job.content_mask, style_mask=job.style_mask, config=cfg
             )
-        png = _deliver(image, Path(outdir), job.output, token)
+        png = _deliver(result.image, Path(outdir), job.output, token)
     except Interrupted:
         raise KeyboardInterrupt from None  # Ctrl-C in an in-process run: stop the batch, not just this job
     except Exception as exc:  # a bad photo, a bad setting, out of memory: all are this job's alone
@@ -117,10 +117,10 @@ def run_job(job: Job, cfg: Config, outdir: str, token: str = "") -> Outcome:
         return Outcome(job.output, False, seconds, first_line(exc), worker=worker, loaded=loaded)
     notes = tuple(dict.fromkeys(str(w.message) for w in caught))  # each distinct warning once
     seconds = time.perf_counter() - start
-    used = _STYLIZERS[key].masks_used
     return Outcome(
-        job.output, True, seconds, warnings=notes, png=png, worker=worker, loaded=loaded, masks=used
-    )
+        job.output, True, seconds, warnings=notes, png=png, worker=worker, loaded=loaded,
+        masks=result.report.masks,
+    )  # fmt: skip
 
 
 def _deliver(image: Image.Image, outdir: Path, name: str, token: str) -> bytes | None:

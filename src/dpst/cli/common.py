@@ -16,17 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from .. import io
 from ..config import COMMON, PRESETS, Config
 from ..errors import WeightsError, first_line
 from ..lut import LutSettings, fit_lut
+from ..neural.plan import PHASES, stage_title
 from ..settings import flag_name, format_setting, setting_fields, text_parser
 
 if TYPE_CHECKING:
     from ..api import Stylizer
     from ..neural.lbfgs import Progress
+    from ..report import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -193,8 +193,9 @@ class ProgressBar:
 
                 self.close()
                 self.stage = p.stage
-                name = {1: "stage 1 (style)", 2: "stage 2 (photorealism)"}.get(p.stage, "stage 3 (full size)")
-                self.bar = tqdm(total=p.total, desc=name, unit="step", dynamic_ncols=True, file=sys.stderr)
+                self.bar = tqdm(
+                    total=p.total, desc=stage_title(p.stage), unit="step", dynamic_ncols=True, file=sys.stderr
+                )
             self.bar.set_postfix({k: f"{v:.3g}" for k, v in p.losses.items()}, refresh=False)
             self.bar.update(1)
         if self.save_every and p.step % self.save_every == 0:
@@ -208,48 +209,48 @@ class ProgressBar:
 
 
 class PhaseLines:
-    """Phase lines on stderr (``--verbose``), and once, as the masks are known, which masks are used."""
+    """Phase lines on stderr (``--verbose``), and once, as the masks are known (after the first phase),
+    which masks are used: the line ``masks()`` gives (:meth:`dpst.Stylizer.segmenter`'s)."""
 
-    def __init__(self, stylizer: Stylizer, verbose: bool, quiet: bool) -> None:
-        self.stylizer, self.verbose, self.quiet, self.said = stylizer, verbose, quiet, False
+    def __init__(self, masks: Callable[[], str], verbose: bool, quiet: bool) -> None:
+        self.masks, self.verbose, self.quiet, self.said = masks, verbose, quiet, False
 
     def __call__(self, name: str) -> None:
-        if name != "prepare" and not self.said and not self.quiet:
-            print(f"dpst: masks: {self.stylizer.masks_used}", file=sys.stderr, flush=True)
+        if name != PHASES[0] and not self.said and not self.quiet:
+            print(f"dpst: masks: {self.masks()}", file=sys.stderr, flush=True)
             self.said = True
         if self.verbose:
             print(f"dpst: phase {name}", file=sys.stderr, flush=True)
 
 
-def restyle(stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar) -> Image.Image:
+def restyle(stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar) -> Result:
     """The stylisation of ``args.content`` in the look of ``args.style``, with its progress bar and
-    phase lines (the bar is closed however it ends)."""
+    phase lines (the bar is closed however it ends): the image and its report."""
+    given = args.content_mask is not None
     try:
-        return stylizer(
+        return stylizer.run(
             args.content,
             args.style,
             content_mask=args.content_mask,
             style_mask=args.style_mask,
             callback=bar,
-            on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
+            on_phase=PhaseLines(lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet),
         )
     finally:
         bar.close()
 
 
-def write_look(
-    args: argparse.Namespace, stylizer: Stylizer, image: Image.Image, path: Path, settings: LutSettings
-) -> Path:
-    """Fit the LUT of the look (the content photo -> ``image``) and write it to ``path`` (.cube)."""
+def write_look(args: argparse.Namespace, result: Result, path: Path, settings: LutSettings) -> Path:
+    """Fit the LUT of the look (the content photo -> ``result.image``) and write it to ``path`` (.cube)."""
     content, style = Path(args.content).name, Path(args.style).name
     lut = fit_lut(
         args.content,
-        image,
+        result.image,
         settings.size,
         settings.smoothness,
         settings.anchor,
         title=f"dpst: {content} in the look of {style}",
-        comments=(f"content {content}, style {style}, --preset {args.preset}, masks {stylizer.masks_used}",),
+        comments=(f"content {content}, style {style}, --preset {args.preset}, masks {result.report.masks}",),
     )
     lut.save(path)
     if not args.quiet:

@@ -46,11 +46,11 @@ def run_lut(argv: Sequence[str]) -> int:
     settings = lut_settings_from_args(args)
     stylizer = Stylizer(config_from_args(args))
     try:
-        image = restyle(stylizer, args, ProgressBar(output, args.quiet, save_every=0))
+        result = restyle(stylizer, args, ProgressBar(output, args.quiet, save_every=0))
     except Interrupted:
         print("dpst: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    write_look(args, stylizer, image, output, settings)
+    write_look(args, result, output, settings)
     return 0
 
 

@@ -71,18 +71,18 @@ def run_stylize(argv: Sequence[str]) -> int:
     if args.save_masks:
         args.content_mask, args.style_mask = save_masks(args, stylizer)
     try:
-        image = restyle(stylizer, args, ProgressBar(output, args.quiet, args.save_every))
+        result = restyle(stylizer, args, ProgressBar(output, args.quiet, args.save_every))
     except Interrupted as stop:
         io.save_image(stop.image, output)
         print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    io.save_image(image, output)
-    if args.verbose and stylizer.chosen():
-        print(f"dpst: for this photo: {stylizer.chosen()}", file=sys.stderr)
+    io.save_image(result.image, output)
+    if args.verbose and result.report.chosen():
+        print(f"dpst: for this photo: {result.report.chosen()}", file=sys.stderr)
     if not args.quiet:
         print(f"wrote {output}", file=sys.stderr)
     if look is not None:
-        write_look(args, stylizer, image, look, lut_settings)
+        write_look(args, result, look, lut_settings)
     return 0
 
 

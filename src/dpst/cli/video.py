@@ -115,6 +115,7 @@ def run_video(argv: Sequence[str]) -> int:
     config = config_from_args(args)
     info = vio.probe(args.input)
     stylizer = Stylizer(config)
+    given = args.content_mask is not None
     steps = ProgressBar(output, args.quiet, save_every=0)
     bars = Bars(args.quiet, steps)
     try:
@@ -134,7 +135,7 @@ def run_video(argv: Sequence[str]) -> int:
                 style_mask=args.style_mask,
                 callback=bars,
                 step_callback=steps,
-                on_phase=PhaseLines(stylizer, args.verbose, args.quiet),
+                on_phase=PhaseLines(lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet),
                 info=info,
             )
         finally:  # the bars go before any line below

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
-from ..config import CONTENT_LAYER, STYLE_LAYERS
+from ..config import CONTENT_LAYER, STYLE_LAYERS, Config
+from ..ops.laplacian import LaplacianTerm, matting_laplacian
+from ..ops.tensor import to_tensor
 from . import losses
 from .guides import one_hot, propagate
-from .vgg import VGGFeatures, layer_sequence, precision
+from .pair import Pair
+from .vgg import VGGFeatures, compute_dtype, layer_sequence, precision
+
+_TARGET_CACHE = 4  # style looks (× sizes) whose Gram matrices an Objectives keeps
 
 
 class Objective:
@@ -86,3 +93,49 @@ def style_targets(
     with precision(style.device, dtype):
         feats = net(style, STYLE_LAYERS)
     return losses.style_targets(feats, s_regions)
+
+
+class Objectives:
+    """The objective of a pair at its size, for one network; the style's Gram matrices come from a
+    small cache, so restyling many photos in one look computes them once per size."""
+
+    def __init__(self, net: VGGFeatures, device: torch.device) -> None:
+        self.net, self.device = net, device
+        self._targets: dict[tuple, dict] = {}  # by precision, style photo, its labels and size
+
+    def __call__(self, pair: Pair, cfg: Config) -> Objective:
+        content, style = to_tensor(pair.content, self.device), to_tensor(pair.style, self.device)
+        dtype = compute_dtype(cfg.precision, self.device)
+        key = (
+            dtype,
+            hashlib.sha1(pair.style.tobytes()).hexdigest(),
+            pair.style.shape,
+            hashlib.sha1(pair.style_labels.tobytes()).hexdigest(),
+            tuple(pair.ids),
+        )
+        if key not in self._targets:
+            if len(self._targets) >= _TARGET_CACHE:
+                self._targets.pop(next(iter(self._targets)))
+            self._targets[key] = style_targets(self.net, style, pair.style_labels, pair.ids, dtype)
+        return Objective(
+            self.net,
+            content,
+            style,
+            pair.content_labels,
+            pair.style_labels,
+            pair.ids,
+            self._targets[key],
+            cfg.layer_weights(),
+            dtype,
+        )
+
+
+def photorealism_term(content: np.ndarray, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The photorealism term (Luan et al. eq. 3) per pixel: Σ_c V_cᵀ M_I V_c / N, with M_I the matting
+    Laplacian of the content at the size being optimised (a Laplacian of another size would be wrong).
+
+    Departure: dividing by the pixel count N makes λ mean the same at every working size; our other
+    terms are size-free too."""
+    term = LaplacianTerm(matting_laplacian(content.astype(np.float64)), device=device)
+    per_pixel = 1.0 / (content.shape[0] * content.shape[1])
+    return lambda x: term(x, weight=per_pixel)

@@ -15,7 +15,7 @@ from ._kernels import (
     _guided_coefficients,
 )
 
-__all__ = ["affine_upsample"]
+__all__ = ["affine_upsample", "carry"]
 
 
 def affine_upsample(
@@ -85,3 +85,17 @@ def _linear_taps(n_out: int, n_in: int, like: Tensor) -> tuple[Tensor, Tensor, T
     i1 = (i0 + 1).clamp_(max=n_in - 1)
     t = (src - i0).to(like.device, like.dtype)
     return i0.to(like.device), i1.to(like.device), t
+
+
+def carry(
+    target: Tensor, guide: Tensor, x: Tensor, radius: int = 2, eps: float = 1e-4, affine: bool = True
+) -> Tensor:
+    """``x`` (at ``guide``'s size) taken to ``target``'s size: through the local affine model of the
+    photo (``affine``: :func:`affine_upsample`; at the same size this still makes it locally affine in
+    the photo), else a plain bicubic resize.  target, guide: ``(1, 3, H, W)`` and ``(1, 3, h, w)``, the
+    photo at both sizes; x: ``(1, C, h, w)``."""
+    if affine:
+        return affine_upsample(target, guide, x, radius=radius, eps=eps)
+    if tuple(target.shape[-2:]) == tuple(x.shape[-2:]):
+        return x
+    return F.interpolate(x, size=target.shape[-2:], mode="bicubic", align_corners=False)

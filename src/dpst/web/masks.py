@@ -9,12 +9,17 @@ along a wrong border moves the border to the photo's nearest strong edge.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
 from .. import io
-from ..api import complete_masks
+from ..api import Stylizer, complete_masks
+from ..config import Config
 from ..ops.palette import (
     PALETTE,
     PALETTE_NAMES,
@@ -27,6 +32,35 @@ from ..ops.palette import (
 OVERLAY_ALPHA = 0.45  # share of the mask colour in an overlay
 DISPLAY = 1024  # long side (px) of the photos and overlays shown for painting
 REACH = 0.1  # how far from a stroke the mask is redrawn, as a share of the photo's long side
+_MASK_CACHE = 8  # photo pairs whose automatic masks are kept (a re-upload costs nothing)
+
+
+class AutoMasks:
+    """The automatic masks of photo pairs, as label maps, with the line saying which masks they are;
+    made one pair at a time, and kept for the last few pairs."""
+
+    def __init__(self, stylizer: Stylizer, config: Config) -> None:
+        self.stylizer, self.config = stylizer, config
+        self._lock = threading.Lock()
+        self._auto: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray, str]] = OrderedDict()
+
+    def __call__(self, content: np.ndarray, style: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        key = (_digest(content), _digest(style))
+        if key not in self._auto:
+            with self._lock:
+                found = self.stylizer.masks(content, style, config=self.config)
+            labels = (
+                labels_from_colors(np.asarray(found.content)),
+                labels_from_colors(np.asarray(found.style)),
+            )
+            self._auto[key] = (*labels, found.used)
+            while len(self._auto) > _MASK_CACHE:
+                self._auto.popitem(last=False)
+        return self._auto[key]
+
+
+def _digest(rgb: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(rgb).tobytes()).hexdigest() + str(rgb.shape)
 
 
 def brush_colours() -> list[str]:
