@@ -1,9 +1,9 @@
 """dpst: Deep Photo Style Transfer (Luan et al., CVPR 2017) on a laptop CPU or a GPU.
 
 The pipeline, by folder: :mod:`dpst.ops` (pure math: matting Laplacian, guided and local affine
-filters, colour transfer), :mod:`dpst.neural` (VGG-19, region Gram losses, L-BFGS), :mod:`dpst.segment`
-(automatic masks), :mod:`dpst.api` (the orchestration behind :func:`stylize`), :mod:`dpst.batch` (many
-jobs) and :mod:`dpst.cli` (the ``dpst`` command).
+filters, colour transfer), :mod:`dpst.neural` (VGG-19, region Gram losses, L-BFGS, the plan of
+stages), :mod:`dpst.segment` (masks, and choosing them), :mod:`dpst.api` (the facade behind
+:func:`stylize`), :mod:`dpst.batch` (many jobs) and :mod:`dpst.cli` (the ``dpst`` command).
 """
 
 from __future__ import annotations

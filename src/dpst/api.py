@@ -9,6 +9,7 @@ and measured comes back with its image (:class:`dpst.report.RunReport`).
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ from .report import Masks, Result, RunReport
 from .resources import check_memory, output_shape, pick_device
 from .segment import StrokeSettings, complete_labels
 from .segment.choose import SceneParsers, Segmenter, choose_masks
-from .segment.labelled import pair_labels, prepare
+from .segment.labelled import photo_labels, prepare
 
 __all__ = [
     "Callback", "Interrupted", "Masks", "Pair", "PhaseHook", "Progress", "Result", "RunReport", "Segmenter",
@@ -88,7 +89,7 @@ class Stylizer:
             raise Interrupted(io.resize(stop.image, h, w)) from None
         return Result(image, RunReport(masks, done.stages, used, MappingProxyType(clock.timings)))
 
-    def __call__(self, content: io.ImageLike, style: io.ImageLike, **kwargs) -> Image.Image:
+    def __call__(self, content: io.ImageLike, style: io.ImageLike, **kwargs: Any) -> Image.Image:
         """:meth:`run`'s image alone; the same keyword arguments."""
         return self.run(content, style, **kwargs).image
 
@@ -129,13 +130,7 @@ class Stylizer:
         if (content_mask is None) != (style_mask is None):
             raise ValueError("give both masks (--content-mask and --style-mask) or neither")
         segment, used = self.segmenter(cfg, given=content_mask is not None)
-        shapes = (c.shape[:2], s.shape[:2])
-        if content_mask is not None:
-            c_lab, s_lab = pair_labels(content_mask, style_mask, c, s, shapes, self.net)
-        elif segment is None:
-            c_lab, s_lab = np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64)
-        else:
-            c_lab, s_lab = segment(c, s, shapes)
+        c_lab, s_lab = photo_labels(c, s, content_mask, style_mask, segment, self.net)
         return Masks(
             Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab)), used
         )

@@ -1,5 +1,6 @@
 """Masks of both photos, matched region to region: found without supervision (:mod:`.auto`), by a
-pretrained scene parser (:mod:`.semantic`), or completed from a few strokes (:mod:`.strokes`)."""
+pretrained scene parser (:mod:`.semantic`), or completed from a few strokes (:mod:`.strokes`); which of
+them a run uses is chosen in :mod:`.choose`, and :mod:`.labelled` prepares the labelled pair."""
 
 from __future__ import annotations
 

@@ -37,6 +37,19 @@ def pair_labels(
     return c_lab, s_lab
 
 
+def photo_labels(
+    content: np.ndarray, style: np.ndarray, content_mask, style_mask, segment: Segmenter | None, net=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label maps of both photos at their own sizes: of the given masks (strokes completed, see
+    :func:`pair_labels`), else found by ``segment``, else each photo one region (label 0)."""
+    shapes = (content.shape[:2], style.shape[:2])
+    if content_mask is not None:
+        return pair_labels(content_mask, style_mask, content, style, shapes, net)
+    if segment is None:
+        return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
+    return segment(content, style, shapes)
+
+
 def prepare(
     content,
     style,

@@ -19,6 +19,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from ..config import Config
+from ..neural.plan import stage_title
 from .engine import Engine
 from .masks import brush_colours, colour_names
 from .runs import CONTROLS, PAGE_PRESETS, Control, Update, preset_settings
@@ -31,7 +32,6 @@ CSS = """
 #status .error { color: #b00020; font-weight: 600; }
 .dpst-message p { color: #b00020; font-weight: 600; margin: 0; }
 """
-STAGES = {1: "stage 1 of 2 (style)", 2: "stage 2 of 2 (photorealism)", 3: "stage 3 (full size)"}
 
 
 def theme() -> gr.themes.Theme:
@@ -66,7 +66,7 @@ def status_html(u: Update, config_steps: tuple[int, ...], elapsed: float) -> str
     if u.done and u.result is None:
         state, text = "error", u.message
     elif u.done and u.result.stopped:
-        where = f"{STAGES[u.stage]}, step {u.step} of {u.total}" if u.stage else "the start"
+        where = f"{_stage(u)}, step {u.step} of {u.total}" if u.stage else "the start"
         text = f"Stopped at {where}: this is the result so far, without the finishing steps."
         state = "stopped"
     elif u.done:
@@ -78,7 +78,7 @@ def status_html(u: Update, config_steps: tuple[int, ...], elapsed: float) -> str
         ahead = f"{u.ahead} run{'s' if u.ahead != 1 else ''} ahead of yours"
         state, text = "queued", f"Waiting in the queue: place {u.ahead + 1} ({ahead})."
     elif u.stage:
-        state, text = "running", f"Running {STAGES[u.stage]}: step {u.step} of {u.total}."
+        state, text = "running", f"Running {_stage(u)}: step {u.step} of {u.total}."
     else:
         state, text = "running", f"Running: {u.phase or 'starting'}…"
     if u.done and u.result is not None and u.message:
@@ -89,6 +89,10 @@ def status_html(u: Update, config_steps: tuple[int, ...], elapsed: float) -> str
         f'<progress max="{total}" value="{done}"></progress>'
         f"<p{cls}>{html.escape(text)}</p></div>"
     )
+
+
+def _stage(u: Update) -> str:
+    return stage_title(u.stage, counted=True)
 
 
 def _message(exc: Exception | None) -> str:

@@ -21,8 +21,8 @@ from ..config import Config
 from ..neural.vgg import load_weights
 from .jobs import Runs
 from .masks import DISPLAY, AutoMasks, corrected, overlay, read_mask, strokes_from_layers
-from .runs import Update, make_config
-from .sessions import WHICH, Photo, Sessions
+from .runs import Update
+from .sessions import Photo, Sessions
 
 
 class Engine:
@@ -44,9 +44,9 @@ class Engine:
         # someone else's run (AutoMasks makes one pair's at a time)
         self.stylizer = Stylizer(config, weights=sd)
         self.masks = AutoMasks(self.stylizer, config)
-        self.runs = Runs(self.stylizer)
-        self.queue = self.runs.queue
         self.sessions = Sessions(root, uploads)
+        self.runs = Runs(self.stylizer, self.sessions, config, self.auto_masks)
+        self.queue = self.runs.queue
 
     # uploads -------------------------------------------------------------------------------------
 
@@ -173,22 +173,7 @@ class Engine:
         Yields an :class:`Update` whenever something changed (at most every ``poll`` seconds); the
         last one has ``done`` set, and ``result`` unless the run failed or was stopped before its
         first step (``message`` says why)."""
-        s = self.sessions.get(sid)
-        s.stop.clear()
-        try:
-            config = make_config(preset, settings, self.config)
-            if not s.ready():
-                missing = " and ".join(w for w in WHICH if w not in s.photos)
-                raise ValueError(f"upload the {missing} photo first")
-        except ValueError as exc:
-            yield Update(message=str(exc), done=True)
-            return
-        if not self.sessions.begin(s):
-            return
-        try:
-            yield from self.runs.queued(s, preset, config, poll, self.auto_masks)
-        finally:
-            self.sessions.end(s)
+        return self.runs.run(sid, preset, settings, poll)
 
     def close(self, sid: str) -> None:
         """The session ended: its run stops, its files go."""

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +19,8 @@ from ..neural.lbfgs import Interrupted, Progress
 from ..ops.palette import PALETTE_NAMES, match_labels
 from .masks import mask_image
 from .queue import RunQueue
-from .runs import Result, Update, command_line, file_names, page_words
-from .sessions import Photo, Session
+from .runs import Result, Update, command_line, file_names, make_config, page_words
+from .sessions import WHICH, Photo, Session, Sessions
 
 PREVIEWS = 15  # intermediate images shown per stage, about
 PREVIEW_SIZE = 384  # long side (px) at least of a preview
@@ -28,15 +29,34 @@ PREVIEW_SIZE = 384  # long side (px) at least of a preview
 class Runs:
     """Runs of any session, one at a time: on a CPU two at once take twice as long each."""
 
-    def __init__(self, stylizer: Stylizer) -> None:
-        self.stylizer = stylizer
+    def __init__(
+        self, stylizer: Stylizer, sessions: Sessions, config: Config, auto_masks: Callable[[str], str]
+    ) -> None:
+        """config: the server's (device, weights, automatic masks); ``auto_masks(session id)`` makes
+        the automatic masks a photo still lacks."""
+        self.stylizer, self.sessions, self.config, self.auto_masks = stylizer, sessions, config, auto_masks
         self.queue = RunQueue(1)
 
-    def queued(
-        self, s: Session, preset: str, config: Config, poll: float, auto_masks: Callable[[str], str]
-    ) -> Iterator[Update]:
-        """The session's run, from its place in the queue to its result (:meth:`.engine.Engine.run`);
-        ``auto_masks(session id)`` makes the automatic masks a photo still lacks."""
+    def run(self, sid: str, preset: str, settings: dict[str, Any], poll: float = 0.25) -> Iterator[Update]:
+        """The session's run (:meth:`.engine.Engine.run`)."""
+        s = self.sessions.get(sid)
+        s.stop.clear()
+        try:
+            config = make_config(preset, settings, self.config)
+            if not s.ready():
+                missing = " and ".join(w for w in WHICH if w not in s.photos)
+                raise ValueError(f"upload the {missing} photo first")
+        except ValueError as exc:
+            yield Update(message=str(exc), done=True)
+            return
+        if not self.sessions.begin(s):
+            return
+        try:
+            yield from self._queued(s, preset, config, poll)
+        finally:
+            self.sessions.end(s)
+
+    def _queued(self, s: Session, preset: str, config: Config, poll: float) -> Iterator[Update]:
         ticket = self.queue.enter()
         try:
             yield Update(ahead=self.queue.ahead(ticket))  # every run is shown its place, if only briefly
@@ -46,17 +66,15 @@ class Runs:
                     return
                 yield Update(ahead=self.queue.ahead(ticket))
                 self.queue.wait_turn(ticket, timeout=poll)
-            yield from self._going(s, preset, config, poll, auto_masks)
+            yield from self._going(s, preset, config, poll)
         finally:
             self.queue.leave(ticket)
 
-    def _going(
-        self, s: Session, preset: str, config: Config, poll: float, auto_masks: Callable[[str], str]
-    ) -> Iterator[Update]:
+    def _going(self, s: Session, preset: str, config: Config, poll: float) -> Iterator[Update]:
         yield Update(phase="masks")
         try:
             if any(p.base is None and p.given is None for p in s.photos.values()):
-                auto_masks(s.id)
+                self.auto_masks(s.id)
             with s.lock:
                 c, st = s.photos["content"], s.photos["style"]
                 c_lab, s_lab = c.mask, st.mask
