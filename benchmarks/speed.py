@@ -4,7 +4,7 @@ of the faithful schedule (the reference's 2 x 1000 steps at 700 px) and of a 12-
     python benchmarks/speed.py --pairs ../shared/examples --ids 3,9 --paper-steps 5 --big
 
 Every run is a fresh subprocess, so its peak resident memory (ru_maxrss) is its own; the times are
-``Stylizer.timings`` plus loading the network and saving the result, measured inside that process.
+the run report's ``timings`` plus loading the network and saving the result, measured inside that process.
 The faithful schedule takes hours here, so it runs ``--paper-steps`` steps per stage and its stage
 times are extrapolated linearly to 1000 steps (the table says so); everything else is measured.
 ``--big`` also runs the default preset on the first pair's photo resized to 4000 x 3000 (12 MP).
@@ -41,19 +41,19 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     cfg = dpst.Config.preset(spec["preset"], **spec.get("overrides", {}))
     stylizer = dpst.Stylizer(cfg)
     load = time.perf_counter() - t0
-    image = stylizer(
+    image, report = stylizer.run(
         spec["content"], spec["style"], content_mask=spec["content_mask"], style_mask=spec["style_mask"]
     )
     t1 = time.perf_counter()
     save_image(image, spec["output"])
-    timings = {"load": load, **stylizer.timings, "save": time.perf_counter() - t1}
+    timings = {"load": load, **report.timings, "save": time.perf_counter() - t1}
     return {
         "timings": timings,
         "wall_s": time.perf_counter() - t0,
         "steps": {
             "stage1": cfg.steps(1),
             "stage2": cfg.steps(2) if cfg.stage2 else 0,
-            "stage3": cfg.steps(3) if stylizer.stage3_ran else 0,  # only where texture was left
+            "stage3": cfg.steps(3) if report.stage(3) else 0,  # only where texture was left
         },
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "output_px": list(image.size),
