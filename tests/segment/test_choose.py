@@ -1,0 +1,29 @@
+"""Choosing the masks of a run, without running them: which segmenter, and the line that says so."""
+
+from __future__ import annotations
+
+import torch
+
+import dpst
+from dpst.segment import semantic
+from dpst.segment.choose import SceneParsers, choose_masks
+
+PARSERS = SceneParsers(torch.device("cpu"))
+
+
+def test_given_and_none_have_no_segmenter():
+    assert choose_masks(dpst.Config(), None, PARSERS, given=True) == (None, "given")
+    assert choose_masks(dpst.Config(masks="none"), None, PARSERS) == (None, "none (each photo one region)")
+    assert choose_masks(dpst.Config(masks="none"), None, PARSERS, given=True) == (None, "given")
+
+
+def test_unsupervised_is_a_segmenter_and_says_so():
+    segment, line = choose_masks(dpst.Config(masks="unsupervised"), None, PARSERS)
+    assert callable(segment) and line == "unsupervised"
+
+
+def test_auto_without_the_extra_falls_back_and_says_why(monkeypatch):
+    monkeypatch.setattr(semantic.importlib.util, "find_spec", lambda name: None)
+    segment, line = choose_masks(dpst.Config(), None, PARSERS)
+    assert callable(segment)
+    assert line == "unsupervised (no scene parser: pip install 'dpst[semantic]'; docs/masks.md)"
