@@ -287,8 +287,8 @@ def test_filter_runs_at_the_output_size_capped_by_f_size(monkeypatch, f_size, fi
 
 def test_distribution_start_is_closer_to_the_style_colours_and_regrained():
     from dpst.api import initial_image
-    from dpst.neural.start import _REGRAIN
     from dpst.metrics import sliced_w1
+    from dpst.neural.start import _REGRAIN
     from dpst.ops.guided import guided_filter
 
     rng = np.random.default_rng(0)
