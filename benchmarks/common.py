@@ -132,7 +132,7 @@ def machine(device: str = "auto") -> dict[str, Any]:
     """CPU, cores, torch and the device a run with ``Config.device == device`` gets."""
     import torch
 
-    from dpst.api import pick_device
+    from dpst.resources import pick_device
 
     chosen = pick_device(device)
     info = {

@@ -34,10 +34,11 @@ import torch.nn.functional as F
 from common import pair_files, parse_ids, write_json
 
 from dpst import io, segment
-from dpst.api import initial_image, prepare
 from dpst.metrics import default_net, matched_iou, style_swd
+from dpst.neural.start import initial_image
 from dpst.ops.palette import labels_from_colors, resize_labels
 from dpst.ops.tensor import to_tensor
+from dpst.segment.labelled import prepare
 
 
 def _match_cells(net, rgb: np.ndarray, s: segment.SegmentSettings, grid: tuple[int, int]) -> np.ndarray:

@@ -2,13 +2,14 @@
 
     python benchmarks/stages.py --pair 9 [--preset fast] [--masks hand|auto|none] [--set KEY=VALUE ...]
 
-One stylisation through the public API (``dpst.Stylizer``), its progress callback keeping the image
-each stage ends with (at that stage's working size).  Prints affine_rms / style_swd / style_gram
-(:func:`dpst.metrics.score` with the hand-drawn masks, at the content photo's full size: an image at
-working size is resized bicubic first, which inflates its affine_rms) and the seconds from the start
-to the end of each stage, then the same for the finished result (carried to full size, filtered or
-not as the run chose).  To see what one step buys, compare runs: ``--set filter=false``,
-``--set stage2=false``, ``--set stage3_iterations=0``.
+One stylisation through the public API (``dpst.Stylizer.run``), its progress callback keeping the
+image each stage ends with (at that stage's working size).  Prints affine_rms / style_swd /
+style_gram (:func:`dpst.metrics.score` with the hand-drawn masks, at the content photo's full size: an
+image at working size is resized bicubic first, which inflates its affine_rms) and the seconds from
+the start to the end of each stage, then the same for the finished result (carried to full size,
+filtered or not as the run chose), and what the run's report says it chose and where the time
+went.  To see what one step buys, compare runs: ``--set filter=false``, ``--set stage2=false``,
+``--set stage3_iterations=0``.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         given = hand if args.masks == "hand" else (None, None)
         ends = StageEnds()
         stylizer = Stylizer(cfg)
-        image = stylizer(f["content"], f["style"], content_mask=given[0], style_mask=given[1], callback=ends)
+        image, report = stylizer.run(
+            f["content"], f["style"], content_mask=given[0], style_mask=given[1], callback=ends
+        )
         total = time.perf_counter() - ends.t0
         rows = [(f"stage {k}", ends.images[k], ends.seconds[k]) for k in sorted(ends.images)]
         rows.append(("result", np.asarray(image), total))
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             r = score(f["content"], f["style"], picture, *hand, gram=not args.no_gram)
             cells = "  ".join(f"{m} {r[m]:6.2f}" for m in METRICS if m in r)
             print(f"pair {args.pair} {name:8s} {cells}  t {seconds:6.1f}s", flush=True)
+        print(f"pair {args.pair} masks: {report.masks}; chose: {report.chosen() or 'nothing'}")
+        print(f"pair {args.pair} seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     except (ValueError, FileNotFoundError, WeightsError) as exc:
         print(f"stages.py: {exc}", file=sys.stderr)
         return 2

@@ -168,7 +168,8 @@ def test_stages_scores_each_stage_of_a_tiny_run(pairs, tiny_weights_file):
                *_tiny(tiny_weights_file))  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
-    assert [ln.split()[2] for ln in lines] == ["stage", "stage", "result"] and "style_swd" in lines[-1]
+    assert [ln.split()[2] for ln in lines] == ["stage", "stage", "result", "masks:", "seconds:"]
+    assert "style_swd" in lines[2] and "stage1" in lines[-1]
 
 
 def test_a_quality_sweep_runs_each_value_and_documents_the_means(pairs, tiny_weights_file, tmp_path):
