@@ -1,0 +1,252 @@
+"""Matched masks of two photos from dense semantic correspondences: no masks, no scene parser.
+
+What corresponds between a content and a style photo is found where Deep Image Analogy (Liao et al.,
+SIGGRAPH 2017, arXiv 1705.01088) and Progressive Color Transfer (He et al., ACM TOG 2019, arXiv
+1710.00756) find it: in the deep layers of the VGG-19 that dpst already runs, whose features say what
+a patch *is* more than what colour it has (the lit towers of a night city are near the walls of a day
+city there).  The photos are then segmented *together*, so that region k of one is region k of the
+other by construction:
+
+1. Each photo's cells on the relu4_1 grid of an ``analysis_size`` copy get a descriptor: relu4_1 and
+   relu5_1 (carried to that grid), each L2-normalised per cell, concatenated.  Cosine similarity of
+   descriptors is the correspondence score.
+2. Correspondences: the ``cross_k`` most similar cells of the other photo, kept where they are
+   *mutual* (each cell among the other's ``cross_k`` nearest): the confident matches.
+3. One graph over the cells of both photos: within each photo, each cell is joined to its
+   ``within_k`` nearest cells by appearance (deep features reduced by PCA, CIELAB colour and vertical
+   position, standardised per photo); across the photos, the mutual correspondences, weighted by
+   their similarity and scaled so that all of them together weigh ``cross_weight`` times half the
+   within-photo edges.
+4. Spectral clustering of that graph (Ng, Jordan & Weiss, NIPS 2001): k-means on the rows of its
+   first k eigenvectors (normalised Laplacian), for k = 2..``max_regions``; among the clusterings in
+   which every region covers ``min_share`` of *each* photo, the one with the largest eigengap wins;
+   none: each photo is one region.  A region thus gathers parts of both photos that look alike within
+   each photo and correspond across them.
+5. The soft memberships of the cells are carried to the photo's size and refined along its edges by a
+   guided filter (as :func:`dpst.segment.auto.refine_labels` does), the most likely region wins.
+
+Departure from both papers: they warp the reference through a dense nearest-neighbour field; here the
+field only ties the photos' regions together, and the style loss per region (Luan et al.) does the rest.
+Pure functions apart from :func:`correspond_labels`, which runs the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import io
+from ..ops.lab import srgb_to_lab
+from ..ops.tensor import to_tensor
+from .auto import kmeans, refine_labels
+
+LAYERS = ("relu4_1", "relu5_1")
+
+
+@dataclass(frozen=True)
+class CorrespondSettings:
+    """Knobs of the correspondence masks (measured against the hand-drawn masks, docs/masks.md)."""
+
+    analysis_size: int = 256  # long side the features are computed at
+    max_regions: int = 3
+    min_share: float = 0.05  # every region must cover this share of each photo
+    cross_k: int = 3  # nearest cells of the other photo a correspondence must be among, both ways
+    within_k: int = 10  # nearest cells by appearance joined within a photo
+    cross_weight: float = 1.0  # weight of all correspondences against half the within-photo edges
+    sharpness: float = 0.1  # a correspondence weighs exp((cosine - 1) / sharpness)
+    pca_dims: int = 8
+    deep_weight: float = 1.0  # relative weights of the appearance blocks (each standardised)
+    colour_weight: float = 1.0
+    position_weight: float = 1.0
+    temperature: float = 0.05  # softness of the memberships that are refined at full size
+    refine_radius: float = 0.02  # guided-filter radius, as a share of the long side
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.analysis_size < 32 or self.max_regions < 1 or min(self.cross_k, self.within_k) < 1:
+            raise ValueError(
+                "CorrespondSettings: analysis_size must be >= 32, max_regions, cross_k and within_k >= 1"
+            )
+        if min(self.sharpness, self.temperature) <= 0 or not 0 <= self.min_share < 0.5:
+            raise ValueError("CorrespondSettings: sharpness and temperature > 0, min_share in [0, 0.5)")
+
+
+def descriptors(maps: list[torch.Tensor], grid: tuple[int, int]) -> torch.Tensor:
+    """(N, D) unit descriptors of the cells of a (gh, gw) grid from feature maps (1, C, h, w) each:
+    every map carried to the grid (bilinear), L2-normalised per cell, concatenated, normalised again."""
+    cells = []
+    for f in maps:
+        t = F.interpolate(f.float(), size=grid, mode="bilinear", align_corners=False)[0]
+        cells.append(F.normalize(t.reshape(t.shape[0], -1).T, dim=1))
+    return F.normalize(torch.cat(cells, 1), dim=1)
+
+
+def nearest(a: torch.Tensor, b: torch.Tensor, k: int, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` cells of ``b`` (M, D) most similar to each cell of ``a`` (N, D), by dot product (the
+    cosine for unit rows).  Returns (similarities (N, k), indices (N, k)), most similar first; rows of
+    ``a`` in chunks, so memory stays O(chunk·M)."""
+    k = min(k, len(b))
+    sims, idx = [], []
+    for start in range(0, len(a), chunk):
+        s, i = torch.topk(a[start : start + chunk] @ b.T, k, dim=1)
+        sims.append(s)
+        idx.append(i)
+    return torch.cat(sims), torch.cat(idx)
+
+
+def mutual_matches(a: torch.Tensor, b: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i, j) with j among the ``k`` nearest cells of ``b`` to ``a[i]`` and i among the ``k``
+    nearest of ``a`` to ``b[j]``.  Returns (i, j, similarity), each (P,), sorted by i then j."""
+    s_ab, i_ab = nearest(a, b, k)
+    _, i_ba = nearest(b, a, k)
+    rows = torch.arange(len(a), device=a.device)[:, None].expand_as(i_ab)
+    back = (i_ba[i_ab] == rows[..., None]).any(-1)  # (N, k): is a[i] among b[j]'s nearest?
+    i, j, s = rows[back], i_ab[back], s_ab[back]
+    order = torch.argsort(i * len(b) + j)
+    return i[order].cpu().numpy(), j[order].cpu().numpy(), s[order].double().cpu().numpy()
+
+
+def knn_affinity(x: np.ndarray, k: int) -> np.ndarray:
+    """Symmetric (N, N) affinity joining each row of ``x`` (N, D) to its ``k`` nearest rows, weighted
+    ``exp(-d² / median d²)`` over those neighbours (a self-tuning scale)."""
+    d2 = np.maximum((x**2).sum(1)[:, None] - 2.0 * x @ x.T + (x**2).sum(1)[None], 0.0)
+    np.fill_diagonal(d2, np.inf)
+    k = min(k, len(x) - 1)
+    idx = np.argpartition(d2, k - 1, axis=1)[:, :k] if k > 0 else np.zeros((len(x), 0), np.int64)
+    near = np.take_along_axis(d2, idx, 1)
+    scale = max(float(np.median(near)), 1e-12) if near.size else 1.0
+    w = np.zeros_like(d2)
+    np.put_along_axis(w, idx, np.exp(-near / scale), 1)
+    return np.maximum(w, w.T)
+
+
+def joint_affinity(
+    within: tuple[np.ndarray, np.ndarray],
+    matches: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cross_weight: float,
+    sharpness: float,
+) -> np.ndarray:
+    """The graph over the cells of both photos, (Nc + Ns) square: the photos' own affinities on the
+    diagonal blocks, the correspondences (i, j, cosine) across, weighing ``exp((cos - 1) / sharpness)``
+    each and ``cross_weight`` times half the content's within-photo weight in all."""
+    wc, ws = within
+    nc, ns = len(wc), len(ws)
+    w = np.zeros((nc + ns, nc + ns))
+    w[:nc, :nc], w[nc:, nc:] = wc, ws
+    i, j, sim = matches
+    if len(i):
+        cross = np.exp((sim - 1.0) / sharpness)
+        cross *= cross_weight * 0.5 * wc.sum() / cross.sum()
+        w[i, nc + j] = cross
+        w[nc + j, i] = cross
+    return w
+
+
+def spectral_regions(
+    w: np.ndarray, n_content: int, max_regions: int, min_share: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral clustering of the joint graph ``w`` (N, N) whose first ``n_content`` nodes are the
+    content's cells: k-means on the rows of the first k eigenvectors of its normalised Laplacian, each
+    row scaled to unit length (Ng, Jordan & Weiss), for k = 2..``max_regions``.  Among the clusterings
+    with every region in at least ``min_share`` of both photos, the largest eigengap wins.  Returns
+    the embedded rows (N, k) and the centres (k, k); k = 1 (rows of ones) when none qualifies."""
+    d = 1.0 / np.sqrt(np.maximum(w.sum(1), 1e-12))
+    vals, vecs = np.linalg.eigh(np.eye(len(w)) - d[:, None] * w * d[None])
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for k in range(2, min(max_regions, len(w) - 1) + 1):
+        rows = vecs[:, :k] / np.maximum(np.linalg.norm(vecs[:, :k], axis=1, keepdims=True), 1e-12)
+        centres, labels = _kmeans(rows, k, seed)
+        share_c = np.bincount(labels[:n_content], minlength=k) / n_content
+        share_s = np.bincount(labels[n_content:], minlength=k) / (len(w) - n_content)
+        if min(share_c.min(), share_s.min()) < min_share:
+            continue
+        gap = vals[k] - vals[k - 1]
+        if best is None or gap > best[0]:
+            best = (gap, rows, centres)
+    if best is None:
+        return np.ones((len(w), 1)), np.ones((1, 1))
+    return best[1], best[2]
+
+
+def _kmeans(x: np.ndarray, k: int, seed: int, restarts: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The k-means of several seedings (one generator) with the least inertia: a single k-means++
+    seeding flips between clusterings on small changes of the embedding."""
+    rng = np.random.default_rng(seed)
+    best = None
+    for _ in range(restarts):
+        centres, labels = kmeans(x, k, rng)
+        inertia = float(((x - centres[labels]) ** 2).sum())
+        if best is None or inertia < best[0] - 1e-9:
+            best = (inertia, centres, labels)
+    return best[1], best[2]
+
+
+def memberships(rows: np.ndarray, centres: np.ndarray, temperature: float) -> torch.Tensor:
+    """Soft assignment (K, N) of embedded rows to centres: softmax of -distance² / temperature."""
+    d2 = ((rows[:, None, :] - centres[None]) ** 2).sum(-1)
+    logits = torch.from_numpy(-(d2 - d2.min(1, keepdims=True)) / temperature)
+    return torch.softmax(logits, 1).T.float()
+
+
+def appearance(deep: np.ndarray, rgb: np.ndarray, grid: tuple[int, int], s: CorrespondSettings) -> np.ndarray:
+    """(N, D) appearance of a photo's cells for its within-photo graph: the deep descriptors reduced
+    to ``pca_dims`` by the photo's own PCA, the cells' mean CIELAB colour and vertical position, each
+    block standardised over the photo and weighted by ``s``."""
+    x = deep - deep.mean(0)
+    _, vecs = np.linalg.eigh(x.T @ x)
+    reduced = x @ vecs[:, ::-1][:, : s.pca_dims]
+    lab = F.adaptive_avg_pool2d(to_tensor(srgb_to_lab(rgb.astype(np.float64)), dtype=torch.float64), grid)
+    colour = lab[0].reshape(3, -1).T.numpy()
+    y = np.repeat((np.arange(grid[0]) + 0.5) / grid[0], grid[1])[:, None]
+    blocks = [(reduced, s.deep_weight), (colour, s.colour_weight), (y, s.position_weight)]
+    return np.concatenate([_standardise(b) * wt / np.sqrt(b.shape[1]) for b, wt in blocks], 1)
+
+
+def _standardise(b: np.ndarray) -> np.ndarray:
+    return (b - b.mean(0)) / np.maximum(b.std(0), 1e-6)
+
+
+def _cells(net, rgb: np.ndarray, s: CorrespondSettings) -> tuple[torch.Tensor, np.ndarray, tuple[int, int]]:
+    """Descriptors (N, D) on the net's device, appearance (N, D'), and grid of one photo."""
+    small = io.resize_long_side(rgb, s.analysis_size)
+    dev = next(net.parameters()).device
+    with torch.no_grad():
+        feats = net(to_tensor(small, dev), LAYERS)
+    grid = tuple(feats[LAYERS[0]].shape[-2:])
+    desc = descriptors([feats[n] for n in LAYERS], grid)
+    return desc, appearance(desc.double().cpu().numpy(), small, grid, s), grid
+
+
+def correspond_labels(
+    net,
+    content: np.ndarray,
+    style: np.ndarray,
+    s: CorrespondSettings = CorrespondSettings(),
+    shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Matched label maps of both photos: region k of the content corresponds to region k of the
+    style, regions numbered from the top of the photos down.  content, style: (H, W, 3) float in
+    [0, 1], any sizes; net: a :class:`dpst.neural.vgg.VGGFeatures`.  shapes: the (H, W) of the maps
+    to return (default: the photos' own).  Runs at ``analysis_size`` whatever the photos' size."""
+    (dc, ac, gc), (ds, as_, gs) = _cells(net, content, s), _cells(net, style, s)
+    matches = mutual_matches(dc, ds, s.cross_k)
+    within = (knn_affinity(ac, s.within_k), knn_affinity(as_, s.within_k))
+    w = joint_affinity(within, matches, s.cross_weight, s.sharpness)
+    nc = len(ac)
+    rows, centres = spectral_regions(w, nc, s.max_regions, s.min_share, s.seed)
+    shapes = shapes or (content.shape[:2], style.shape[:2])
+    k = len(centres)
+    if k == 1:
+        return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
+    soft = memberships(rows, centres, s.temperature)  # (k, Nc + Ns)
+    y = np.concatenate([np.repeat((np.arange(g[0]) + 0.5) / g[0], g[1]) for g in (gc, gs)])
+    order = np.argsort(soft.numpy() @ y / soft.numpy().sum(1), kind="stable")  # top region first
+    soft = soft[torch.from_numpy(order)]
+    out = []
+    for rgb, part, grid, shape in zip((content, style), (soft[:, :nc], soft[:, nc:]), (gc, gs), shapes):
+        photo = rgb if rgb.shape[:2] == tuple(shape) else io.resize(rgb, *shape)
+        out.append(refine_labels(part.reshape(k, *grid), photo, s.refine_radius))
+    return out[0], out[1]
