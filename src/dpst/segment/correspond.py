@@ -33,6 +33,7 @@ Pure functions apart from :func:`correspond_labels`, which runs the network.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -41,6 +42,7 @@ import torch.nn.functional as F
 from .. import io
 from ..ops.lab import srgb_to_lab
 from ..ops.tensor import to_tensor
+from ..settings import check_settings, setting
 from .auto import kmeans, refine_labels
 
 LAYERS = ("relu4_1", "relu5_1")
@@ -48,30 +50,30 @@ LAYERS = ("relu4_1", "relu5_1")
 
 @dataclass(frozen=True)
 class CorrespondSettings:
-    """Knobs of the correspondence masks (measured against the hand-drawn masks, docs/masks.md)."""
+    """Knobs of the correspondence masks (measured against the hand-drawn masks, docs/masks.md).  No
+    flags: messages name a knob ``CorrespondSettings.max_regions``."""
 
-    analysis_size: int = 256  # long side the features are computed at
-    max_regions: int = 3
-    min_share: float = 0.05  # every region must cover this share of each photo
-    cross_k: int = 3  # nearest cells of the other photo a correspondence must be among, both ways
-    within_k: int = 10  # nearest cells by appearance joined within a photo
-    cross_weight: float = 1.0  # weight of all correspondences against half the within-photo edges
-    sharpness: float = 0.1  # a correspondence weighs exp((cosine - 1) / sharpness)
-    pca_dims: int = 8
-    deep_weight: float = 1.0  # relative weights of the appearance blocks (each standardised)
-    colour_weight: float = 1.0
-    position_weight: float = 1.0
-    temperature: float = 0.05  # softness of the memberships that are refined at full size
-    refine_radius: float = 0.02  # guided-filter radius, as a share of the long side
-    seed: int = 0
+    FLAG_PREFIX: ClassVar[None] = None
+
+    analysis_size: int = setting(256, "long side the features are computed at", min=32)
+    max_regions: int = setting(3, "most regions to find", min=1)
+    min_share: float = setting(0.05, "every region must cover this share of each photo", min=0, max=0.49)
+    cross_k: int = setting(3, "nearest cells of the other photo a correspondence is among, both ways", min=1)
+    within_k: int = setting(10, "nearest cells by appearance joined within a photo", min=1)
+    cross_weight: float = setting(
+        1.0, "weight of all correspondences against half the within-photo edges", min=0
+    )
+    sharpness: float = setting(0.1, "a correspondence weighs exp((cosine - 1) / sharpness)", above=0)
+    pca_dims: int = setting(8, "dimensions the deep features are reduced to for appearance", min=1)
+    deep_weight: float = setting(1.0, "weight of the deep block of the appearance", min=0)
+    colour_weight: float = setting(1.0, "weight of the CIELAB block of the appearance", min=0)
+    position_weight: float = setting(1.0, "weight of the vertical position in the appearance", min=0)
+    temperature: float = setting(0.05, "softness of the memberships refined at full size", above=0)
+    refine_radius: float = setting(0.02, "guided-filter radius, as a share of the long side", min=0)
+    seed: int = setting(0, "random seed of k-means")
 
     def __post_init__(self) -> None:
-        if self.analysis_size < 32 or self.max_regions < 1 or min(self.cross_k, self.within_k) < 1:
-            raise ValueError(
-                "CorrespondSettings: analysis_size must be >= 32, max_regions, cross_k and within_k >= 1"
-            )
-        if min(self.sharpness, self.temperature) <= 0 or not 0 <= self.min_share < 0.5:
-            raise ValueError("CorrespondSettings: sharpness and temperature > 0, min_share in [0, 0.5)")
+        check_settings(self)
 
 
 def descriptors(maps: list[torch.Tensor], grid: tuple[int, int]) -> torch.Tensor:

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dpst.neural.vgg import VGGFeatures, random_weights
+from dpst.segment.correspond import (
+    CorrespondSettings,
+    correspond_labels,
+    descriptors,
+    joint_affinity,
+    knn_affinity,
+    memberships,
+    mutual_matches,
+    nearest,
+    spectral_regions,
+)
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def _unit(n: int, d: int, seed: int) -> torch.Tensor:
+    x = torch.from_numpy(np.random.default_rng(seed).standard_normal((n, d))).float()
+    return x / x.norm(dim=1, keepdim=True)
+
+
+def _scene(day: bool, h: int = 64, w: int = 96) -> np.ndarray:
+    """Sky over a textured ground; at night the sky is dark and the ground bright."""
+    rng = np.random.default_rng(int(day))
+    img = np.empty((h, w, 3), np.float32)
+    sky, ground = ([0.55, 0.7, 0.95], [0.3, 0.35, 0.25]) if day else ([0.05, 0.05, 0.15], [0.8, 0.6, 0.3])
+    img[: h // 2], img[h // 2 :] = sky, ground
+    img[h // 2 :] += 0.15 * rng.standard_normal((h - h // 2, w, 3))
+    return np.clip(img, 0, 1)
+
+
+@pytest.mark.parametrize("chunk", [3, 4096])
+def test_nearest_matches_brute_force(chunk):
+    a, b = _unit(17, 5, 0), _unit(11, 5, 1)
+    sims, idx = nearest(a, b, 3, chunk=chunk)
+    brute = a.numpy() @ b.numpy().T
+    for i in range(len(a)):
+        order = np.argsort(-brute[i])[:3]
+        assert list(idx[i].numpy()) == list(order)
+        np.testing.assert_allclose(sims[i].numpy(), brute[i, order], rtol=1e-6)
+
+
+def test_nearest_with_k_larger_than_the_other_photo():
+    sims, idx = nearest(_unit(4, 3, 0), _unit(2, 3, 1), 5)
+    assert idx.shape == (4, 2) and sims.shape == (4, 2)
+
+
+def test_mutual_matches_match_brute_force():
+    a, b, k = _unit(23, 6, 2), _unit(19, 6, 3), 3
+    i, j, s = mutual_matches(a, b, k)
+    sim = a.numpy() @ b.numpy().T
+    near_ab = np.argsort(-sim, 1)[:, :k]
+    near_ba = np.argsort(-sim.T, 1)[:, :k]
+    want = sorted((p, q) for p in range(len(a)) for q in near_ab[p] if p in near_ba[q])
+    assert list(zip(i.tolist(), j.tolist())) == want
+    np.testing.assert_allclose(s, [sim[p, q] for p, q in want], rtol=1e-6)
+
+
+def test_mutual_matches_of_a_photo_with_itself_are_the_identity():
+    a = _unit(30, 8, 4)
+    i, j, _ = mutual_matches(a, a, 1)
+    assert list(i) == list(range(30)) and list(j) == list(range(30))
+
+
+def test_knn_affinity_is_symmetric_with_k_neighbours_and_no_self_loops():
+    x = np.random.default_rng(0).standard_normal((40, 3))
+    w = knn_affinity(x, 4)
+    np.testing.assert_array_equal(w, w.T)
+    assert np.all(np.diag(w) == 0) and np.all(w >= 0) and np.all(w <= 1)
+    assert np.all((w > 0).sum(1) >= 4)
+    # each row's 4 nearest rows are joined
+    d2 = ((x[:, None] - x[None]) ** 2).sum(-1) + np.diag(np.full(40, np.inf))
+    for r in range(40):
+        assert np.all(w[r, np.argsort(d2[r])[:4]] > 0)
+
+
+def test_joint_affinity_blocks_and_cross_weight():
+    wc, ws = knn_affinity(np.arange(6.0)[:, None], 2), knn_affinity(np.arange(4.0)[:, None], 2)
+    matches = (np.array([0, 5]), np.array([0, 3]), np.array([1.0, 0.9]))
+    w = joint_affinity((wc, ws), matches, cross_weight=2.0, sharpness=0.1)
+    np.testing.assert_array_equal(w[:6, :6], wc)
+    np.testing.assert_array_equal(w[6:, 6:], ws)
+    np.testing.assert_array_equal(w, w.T)
+    cross = w[:6, 6:]
+    assert np.count_nonzero(cross) == 2
+    np.testing.assert_allclose(cross.sum(), 2.0 * 0.5 * wc.sum())
+    np.testing.assert_allclose(cross[5, 3] / cross[0, 0], np.exp(-1.0))  # cosine 0.9 vs 1 at sharpness 0.1
+
+
+def _two_photo_graph(cross: bool) -> tuple[np.ndarray, int]:
+    """Each photo: two tight blobs (top, bottom); correspondences join top to top, bottom to bottom."""
+    rng = np.random.default_rng(0)
+    pts = [np.concatenate([rng.normal(0, 0.05, (20, 2)), rng.normal(3, 0.05, (20, 2))]) for _ in range(2)]
+    within = (knn_affinity(pts[0], 5), knn_affinity(pts[1], 5))
+    i = np.array([0, 1, 2, 20, 21, 22]) if cross else np.zeros(0, np.int64)
+    j = i.copy()
+    return joint_affinity(within, (i, j, np.ones(len(i))), 1.0, 0.1), 40
+
+
+def test_spectral_regions_find_regions_shared_by_both_photos():
+    w, nc = _two_photo_graph(cross=True)
+    rows, centres = spectral_regions(w, nc, max_regions=3, min_share=0.05)
+    assert len(centres) == 2
+    labels = ((rows[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+    for blob in (slice(0, 20), slice(20, 40)):  # each blob is one region, the same in both photos
+        assert len(set(labels[blob])) == 1
+        assert labels[blob][0] == labels[nc:][blob][0]
+    assert labels[0] != labels[20]
+
+
+def test_spectral_regions_without_correspondences_keep_one_region():
+    # unconnected photos: the clustering splits the photos, not the regions; no region is in both
+    w, nc = _two_photo_graph(cross=False)
+    w[:nc, :nc] = knn_affinity(np.random.default_rng(1).normal(0, 1, (nc, 2)), 5)  # one blob
+    w[nc:, nc:] = knn_affinity(np.random.default_rng(2).normal(0, 1, (nc, 2)), 5)
+    rows, centres = spectral_regions(w, nc, max_regions=2, min_share=0.05)
+    assert len(centres) == 1 and rows.shape == (2 * nc, 1)
+
+
+def test_memberships_are_distributions_peaked_at_the_nearest_centre():
+    rows = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]])
+    soft = memberships(rows, np.array([[1.0, 0.0], [0.0, 1.0]]), 0.05)
+    np.testing.assert_allclose(soft.sum(0).numpy(), 1.0, rtol=1e-6)
+    assert list(soft.argmax(0).numpy()) == [0, 1, 0]
+
+
+def test_descriptors_are_unit_rows_on_the_grid():
+    maps = [torch.rand(1, 4, 8, 12), torch.rand(1, 6, 4, 6)]
+    d = descriptors(maps, (8, 12))
+    assert d.shape == (96, 10)
+    np.testing.assert_allclose(d.norm(dim=1).numpy(), 1.0, rtol=1e-5)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="CorrespondSettings.min_share"):
+        CorrespondSettings(min_share=0.6)
+    with pytest.raises(ValueError, match="CorrespondSettings.sharpness"):
+        CorrespondSettings(sharpness=0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_correspond_labels_on_a_tiny_network(device):
+    net = VGGFeatures(random_weights(0)).to(device)
+    day, night = _scene(True), _scene(False, 48, 80)
+    s = CorrespondSettings(analysis_size=64)
+    c_lab, s_lab = correspond_labels(net, day, night, s, shapes=((32, 48), (24, 40)))
+    assert c_lab.shape == (32, 48) and s_lab.shape == (24, 40)
+    assert c_lab.dtype == np.int64 and c_lab.min() >= 0 and c_lab.max() < s.max_regions
+    again = correspond_labels(net, day, night, s, shapes=((32, 48), (24, 40)))
+    np.testing.assert_array_equal(c_lab, again[0])
+    np.testing.assert_array_equal(s_lab, again[1])
+    full = correspond_labels(net, day, night, s)
+    assert full[0].shape == day.shape[:2] and full[1].shape == night.shape[:2]
