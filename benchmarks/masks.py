@@ -1,11 +1,14 @@
 """Automatic masks against the hand-drawn ones: agreement, time, and what they do to the results.
 
-    python benchmarks/masks.py --pairs ../shared/examples --ids 1-20 \\
-        [--runs hand=results/a.json auto=results/b.json none=results/c.json]
+    python benchmarks/masks.py --pairs ../shared/examples --ids 1-20 [--set masks=unsupervised] \\
+        [--runs hand=results/a.json auto=results/b.json none=results/c.json] [--results DIR]
 
-For each pair: ``dpst.auto_masks`` of both photos at their own size (timed), the mean IoU with the
-hand-drawn masks after the best matching of labels (``dpst.metrics.matched_iou``, one matching for
-both photos of a pair), and a contact sheet content | auto | hand for both photos.  ``--runs`` names
+For each pair: ``dpst.auto_masks`` of both photos at their own size (timed; ``--set`` overrides
+``Config`` fields, e.g. which automatic design), the mean IoU with the hand-drawn masks after the best
+matching of labels (``dpst.metrics.matched_iou``, one matching for both photos of a pair), and a
+contact sheet content | auto | hand for both photos; with ``--results DIR`` (a quality-benchmark run
+without masks, ``DIR/out{i}.png``) the sheet is content | style | both automatic masks | that result |
+the authors' result instead.  ``--runs`` names
 quality-benchmark JSON files (``benchmarks/quality.py --masks hand|auto|none``, all scored with the
 hand-drawn masks) whose means are compared in a table.  Writes ``--json`` and the section between
 ``<!-- masks:begin/end -->`` of ``--doc``.
@@ -28,19 +31,23 @@ from common import METRICS, contact_sheet, git_commit, pair_files, parse_ids, up
 ROWS = 10
 
 
-def agreement(ids: list[int], root: Path, img_dir: Path, stem: str) -> tuple[dict, list[Path]]:
-    """Auto masks of every pair: time, number of regions, IoU with the hand masks; contact sheets."""
+def agreement(
+    ids: list[int], root: Path, img_dir: Path, stem: str, config=None, results: Path | None = None
+) -> tuple[dict, list[Path]]:
+    """Auto masks of every pair (``config``: a :class:`dpst.Config`, default the defaults): time,
+    number of regions, IoU with the hand masks; contact sheets (with ``results``, see the module)."""
     import dpst
     from dpst import io
     from dpst.metrics import matched_iou
     from dpst.ops.palette import labels_from_colors, resize_labels
 
     per_pair, rows, sheets = {}, [], []
-    dpst.auto_masks(*(pair_files(root, ids[0])[k] for k in ("content", "style")))  # load the network
+    config = config or dpst.Config()
+    dpst.auto_masks(*(pair_files(root, ids[0])[k] for k in ("content", "style")), config=config)  # warm-up
     for i in ids:
         f = pair_files(root, i)
         t0 = time.perf_counter()
-        c_auto, s_auto = dpst.auto_masks(f["content"], f["style"])
+        c_auto, s_auto = dpst.auto_masks(f["content"], f["style"], config=config)
         wall = time.perf_counter() - t0
         auto = [labels_from_colors(np.asarray(m)) for m in (c_auto, s_auto)]
         hand = [  # some drawn masks are a few pixels off their photo's size
@@ -51,8 +58,13 @@ def agreement(ids: list[int], root: Path, img_dir: Path, stem: str) -> tuple[dic
             np.concatenate([a.ravel() for a in auto]), np.concatenate([h.ravel() for h in hand])
         )
         per_pair[str(i)] = {"iou": iou, "regions": int(auto[0].max()) + 1, "seconds": wall}
-        rows.append([f["content"], c_auto, f["content_mask"], f["style"], s_auto, f["style_mask"]])
+        if results is None:
+            rows.append([f["content"], c_auto, f["content_mask"], f["style"], s_auto, f["style_mask"]])
+        else:
+            rows.append([f["content"], f["style"], c_auto, s_auto, results / f"out{i}.png", f["authors"]])
     labels = ["content", "auto", "hand", "style", "auto", "hand"]
+    if results is not None:
+        labels = ["content", "style", "content mask", "style mask", "result", "authors"]
     for start in range(0, len(ids), ROWS):
         chunk = ids[start : start + ROWS]
         out = img_dir / f"{stem}_{chunk[0]}-{chunk[-1]}.jpg"
@@ -118,15 +130,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=Path, default=common.EXAMPLES)
     p.add_argument("--ids", type=parse_ids, default=parse_ids("1-20"))
     p.add_argument("--runs", nargs="*", default=[], metavar="NAME=QUALITY_JSON")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a Config field: masks=unsupervised"
+    )
+    p.add_argument("--results", type=Path, default=None, metavar="DIR", help="results DIR/out{i}.png to show")
     p.add_argument("--json", type=Path, default=common.RESULTS / "masks.json")
     p.add_argument("--doc", type=Path, default=common.DOCS / "masks.md")
     args = p.parse_args(argv)
-    per_pair, sheets = agreement(args.ids, args.pairs, args.doc.parent / "img", args.doc.stem)
+    from dpst import Config
+
+    config = Config(**common.parse_settings(args.set))
+    per_pair, sheets = agreement(
+        args.ids, args.pairs, args.doc.parent / "img", args.doc.stem, config, args.results
+    )
     result = {
         "pairs": per_pair,
         "mean_iou": float(np.mean([v["iou"] for v in per_pair.values()])),
         "mean_seconds": float(np.mean([v["seconds"] for v in per_pair.values()])),
         "runs": run_means(args.runs),
+        "settings": common.parse_settings(args.set),
         "git": git_commit(),
         "command": common.command_line(__file__, argv),
         "date": datetime.date.today().isoformat(),
