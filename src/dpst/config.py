@@ -153,9 +153,10 @@ class Config:
     masks: str = setting(
         "auto",
         "without mask files: auto (the scene parser when dpst[semantic] is installed and its weights are "
-        "cached, else unsupervised), semantic (the scene parser; downloads its weights once), "
-        "unsupervised (matching regions found without a parser), or none (the whole photos as one region)",
-        choices=("auto", "semantic", "unsupervised", "none"),
+        "cached, else correspond), semantic (the scene parser; downloads its weights once), correspond "
+        "(regions matched by what the photos show: deep-feature correspondences, no download), "
+        "unsupervised (the earlier joint clustering), or none (the whole photos as one region)",
+        choices=("auto", "semantic", "correspond", "unsupervised", "none"),
         group=COMMON,
     )
     segmenter: str = setting(
