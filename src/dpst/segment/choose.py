@@ -1,5 +1,6 @@
 """Choosing the masks of a run: given ones, or automatic ones as ``--masks`` asks (the scene parser,
-the unsupervised matching, or none), with the line that says which were used."""
+the correspondence masks, the earlier unsupervised clustering, or none), with the line that says
+which were used."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from ..config import Config
 from . import semantic
 from .auto import SegmentSettings, auto_labels
+from .correspond import CorrespondSettings, correspond_labels
 
 # (content_full, style_full, (content_shape, style_shape)) -> matched label maps at those shapes
 Segmenter = Callable[[np.ndarray, np.ndarray, tuple], tuple[np.ndarray, np.ndarray]]
@@ -38,8 +40,9 @@ def choose_masks(
     """The segmenter of a run, and a line saying which masks it uses.  ``given``: the user's masks
     (no segmenter).  Else ``cfg.masks``: ``semantic`` (the scene parser ``cfg.segmenter``, downloaded
     if need be); ``auto``, the scene parser when it is installed and cached (no network asked), else
-    the unsupervised matching (:mod:`dpst.segment.auto`, with ``net``, a
-    :class:`dpst.neural.vgg.VGGFeatures`); ``unsupervised``; or ``none`` (no segmenter)."""
+    the correspondence masks (:mod:`dpst.segment.correspond`, with ``net``, a
+    :class:`dpst.neural.vgg.VGGFeatures`); ``correspond``; ``unsupervised``, the earlier joint
+    clustering (:mod:`dpst.segment.auto`); or ``none`` (no segmenter)."""
     if given:
         return None, "given"
     if cfg.masks == "none":
@@ -52,8 +55,11 @@ def choose_masks(
                 f"semantic (scene parser {cfg.segmenter})"
             )
         why = f"{cfg.segmenter} not cached" if semantic.available() else "pip install 'dpst[semantic]'"
-        fallback = f"unsupervised (no scene parser: {why}; docs/masks.md)"
+        fallback = f"correspondences (no scene parser: {why}; docs/masks.md)"
+    elif cfg.masks == "unsupervised":
+        settings = SegmentSettings(seed=cfg.seed)
+        return (lambda c, s, shapes: auto_labels(net, c, s, settings, shapes=shapes)), "unsupervised"
     else:
-        fallback = "unsupervised"
-    settings = SegmentSettings(seed=cfg.seed)
-    return (lambda c, s, shapes: auto_labels(net, c, s, settings, shapes=shapes)), fallback
+        fallback = "correspondences"
+    matching = CorrespondSettings(seed=cfg.seed)
+    return (lambda c, s, shapes: correspond_labels(net, c, s, matching, shapes)), fallback
