@@ -95,4 +95,4 @@ def _check_three_done(out: Path, events: list) -> None:
     assert sum(e.loaded for e in events) == len(workers)  # the network is loaded once per worker process
     jobs = _ledger(out)["jobs"]  # the ledger records which masks each job used
     used = {jobs[f"{n}__look.png"]["masks"] for n in "abc"}
-    assert len(used) == 1 and used.pop().startswith(("unsupervised", "semantic"))  # the default, --masks auto
+    assert len(used) == 1 and used.pop().startswith(("correspondences", "semantic"))  # the default, --masks auto

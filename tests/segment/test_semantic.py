@@ -124,14 +124,14 @@ def test_auto_uses_the_parser_only_when_it_is_on_this_machine(tiny_parser, tmp_p
     _, used = st.segmenter(FAST.updated(segmenter=str(tiny_parser)))
     assert used.startswith("semantic")
     _, used = st.segmenter(FAST.updated(segmenter=str(tmp_path / "nothing-here")))
-    assert used.startswith("unsupervised (no scene parser")
+    assert used.startswith("correspondences (no scene parser")
 
 
 def test_auto_falls_back_without_the_extra(monkeypatch):
     monkeypatch.setattr(semantic.importlib.util, "find_spec", lambda name: None)
     st = dpst.Stylizer(FAST, weights=random_weights())
     _, used = st.segmenter(FAST)
-    assert used == "unsupervised (no scene parser: pip install 'dpst[semantic]'; docs/masks.md)"
+    assert used == "correspondences (no scene parser: pip install 'dpst[semantic]'; docs/masks.md)"
     with pytest.raises(dpst.MissingExtra, match=r"pip install 'dpst\[semantic\]'"):
         st.segmenter(FAST.updated(masks="semantic"))
 
@@ -168,7 +168,7 @@ def test_offline_auto_falls_back_and_says_so_once(tmp_path, tiny_weights_file, u
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("dpst: masks:")]
     assert lines == [
-        f"dpst: masks: unsupervised (no scene parser: {dpst.Config().segmenter} not cached; docs/masks.md)"
+        f"dpst: masks: correspondences (no scene parser: {dpst.Config().segmenter} not cached; docs/masks.md)"
     ]
     assert out.is_file()
 

@@ -93,7 +93,9 @@ def save_masks(args: argparse.Namespace, stylizer: Stylizer) -> tuple[str, str]:
     if any(given) and all(m is None or io.load_strokes(m) is None for m in given):
         raise ValueError("--save-masks: masks were given; it saves automatic masks or completed strokes")
     if not any(given) and stylizer.config.masks == "none":
-        raise ValueError("--save-masks needs automatic masks (--masks auto, semantic, correspond, unsupervised)")
+        raise ValueError(
+            "--save-masks needs automatic masks (--masks auto, semantic, correspond or unsupervised)"
+        )
     folder = Path(args.save_masks)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--save-masks {folder}: is a file, not a folder")
