@@ -1,17 +1,22 @@
-"""Masks of both photos, matched region to region: found without supervision (:mod:`.auto`), by a
-pretrained scene parser (:mod:`.semantic`), or completed from a few strokes (:mod:`.strokes`); which of
-them a run uses is chosen in :mod:`.choose`, and :mod:`.labelled` prepares the labelled pair."""
+"""Masks of both photos, matched region to region: from dense semantic correspondences between the
+photos (:mod:`.correspond`, the automatic default without a scene parser), by a pretrained scene parser
+(:mod:`.semantic`), by the earlier joint clustering (:mod:`.auto`), or completed from a few strokes
+(:mod:`.strokes`); which of them a run uses is chosen in :mod:`.choose`, and :mod:`.labelled` prepares
+the labelled pair."""
 
 from __future__ import annotations
 
 from .auto import SegmentSettings, auto_labels, joint_cells
+from .correspond import CorrespondSettings, correspond_labels
 from .strokes import StrokeSettings, complete_labels, complete_pair
 
 __all__ = [
+    "CorrespondSettings",
     "SegmentSettings",
     "StrokeSettings",
     "auto_labels",
     "complete_labels",
     "complete_pair",
+    "correspond_labels",
     "joint_cells",
 ]
