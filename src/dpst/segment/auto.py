@@ -139,7 +139,7 @@ def _pca(blocks: list[np.ndarray], dims: int) -> list[np.ndarray]:
     return [(b - mean) @ basis for b in blocks]
 
 
-def _standardise(blocks: list[np.ndarray], weight: float) -> list[np.ndarray]:
+def standardise(blocks: list[np.ndarray], weight: float) -> list[np.ndarray]:
     """Standardise a feature block *per photo* (zero mean, unit variance per dimension), then scale it
     to total variance ``weight**2``.  Per photo on purpose: the two photos differ by the very look
     being transferred (night vs day), and a joint clustering of raw features separates the photos
@@ -221,10 +221,10 @@ def joint_cells(
         deep = [feats[n][0].float().cpu().numpy() for n in ("relu3_1", "relu4_1")]
         cells.append(cell_features(deep, small, grid))
         grids.append(grid)
-    deep = _standardise(_pca([c[0] for c in cells], s.pca_dims), s.deep_weight)
-    colour = _standardise([c[1] for c in cells], s.colour_weight)
-    texture = _standardise([c[2] for c in cells], s.texture_weight)
-    pos = _standardise([c[3] for c in cells], s.position_weight)
+    deep = standardise(_pca([c[0] for c in cells], s.pca_dims), s.deep_weight)
+    colour = standardise([c[1] for c in cells], s.colour_weight)
+    texture = standardise([c[2] for c in cells], s.texture_weight)
+    pos = standardise([c[3] for c in cells], s.position_weight)
     return [np.concatenate(b, 1) for b in zip(deep, colour, texture, pos)], grids
 
 

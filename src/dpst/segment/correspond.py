@@ -43,7 +43,7 @@ from .. import io
 from ..ops.lab import srgb_to_lab
 from ..ops.tensor import to_tensor
 from ..settings import check_settings, setting
-from .auto import kmeans, refine_labels
+from .auto import kmeans, refine_labels, standardise
 
 LAYERS = ("relu4_1", "relu5_1")
 
@@ -204,11 +204,7 @@ def appearance(deep: np.ndarray, rgb: np.ndarray, grid: tuple[int, int], s: Corr
     colour = lab[0].reshape(3, -1).T.numpy()
     y = np.repeat((np.arange(grid[0]) + 0.5) / grid[0], grid[1])[:, None]
     blocks = [(reduced, s.deep_weight), (colour, s.colour_weight), (y, s.position_weight)]
-    return np.concatenate([_standardise(b) * wt / np.sqrt(b.shape[1]) for b, wt in blocks], 1)
-
-
-def _standardise(b: np.ndarray) -> np.ndarray:
-    return (b - b.mean(0)) / np.maximum(b.std(0), 1e-6)
+    return np.concatenate([standardise([b], wt)[0] for b, wt in blocks], 1)
 
 
 def _cells(net, rgb: np.ndarray, s: CorrespondSettings) -> tuple[torch.Tensor, np.ndarray, tuple[int, int]]:
