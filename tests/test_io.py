@@ -94,9 +94,11 @@ def test_save_is_atomic_and_leaves_no_temp(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(Image.Image, "save", boom)
-    with pytest.raises(OSError):
-        io.save_image(photo(40, 40, seed=1), out)
+    monkeypatch.setattr(os, "fsync", boom)  # the temporary file is written, then the disk fills
+    for name in ("o.png", "o.jpg"):  # dpst's own PNG writer, and Pillow's JPEG one
+        target = tmp_path / name
+        with pytest.raises(OSError):
+            io.save_image(photo(40, 40, seed=1), target)
     assert out.read_bytes() == before  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["o.png"]  # no temp left behind
 

@@ -80,14 +80,14 @@ class Stylizer:
             stages = plan(cfg, photo=max(pair.content_full.shape[:2]), working=pair.size)
             done = run_stages(stages, pair, self._objectives, cfg, clock, callback)
             try:  # Ctrl-C in the finish: the stages' result, without it
-                image, used = finish(done.pair, done.x, cfg, done.objective, clock)
-                image = io.to_pil(image)
+                rgb, used = finish(done.pair, done.x, cfg, done.objective, clock)
             except KeyboardInterrupt:
                 raise Interrupted(to_image(done.x.clamp(0, 1))) from None
         except Interrupted as stop:  # from stage 1 on: the current result at the size asked for
             h, w = output_shape(*pair.content_full.shape[:2], cfg)
             raise Interrupted(io.resize(stop.image, h, w)) from None
-        return Result(image, RunReport(masks, done.stages, used, MappingProxyType(clock.timings)))
+        report = RunReport(masks, done.stages, used, MappingProxyType(clock.timings))
+        return Result(io.to_pil(rgb), report, rgb)
 
     def __call__(self, content: io.ImageLike, style: io.ImageLike, **kwargs: Any) -> Image.Image:
         """:meth:`run`'s image alone; the same keyword arguments."""

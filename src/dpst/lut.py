@@ -106,7 +106,8 @@ def fit_lut(
     comments: tuple[str, ...] = (),
 ) -> Lut:
     """The 3D LUT that best turns ``content`` into ``result`` (a photo and its restyled version;
-    paths, PIL images or arrays), colour for colour, smoothly: see :mod:`dpst.ops.lut`.  The content
+    paths, PIL images or arrays), colour for colour, smoothly: see :mod:`dpst.ops.lut`.  Both are read
+    in sRGB (:func:`dpst.io.read_photo`), so the LUT maps sRGB to sRGB, as its header says.  The content
     is resized to the result's size when they differ.  Its comments say how it was made and how far
     it is from the result (RMS over the pixels, in 8-bit levels)."""
     s = LutSettings(size, smoothness, anchor)
@@ -117,6 +118,8 @@ def fit_lut(
     made = (
         f"made by dpst {_version()}: a {s.size}^3 LUT fitted to a photo and its restyled result by "
         f"regularised least squares (smoothness {s.smoothness:g}, anchor {s.anchor:g})",
+        "colours in and out are sRGB (IEC 61966-2-1): apply it to sRGB pixels (dpst apply converts a "
+        "photo with another ICC profile to sRGB first, and its result back)",
         f"RMS difference from the result it was fitted to: {rms:.2f} of 255 (trilinear)",
     )
     return Lut(table, title=title, comments=(*made, *comments), fit_rms=rms)

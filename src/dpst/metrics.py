@@ -239,9 +239,10 @@ def score(
 
     As in photometrics.py, the output is resized to the content's size (bicubic) when they differ and
     the masks to their photo's size (nearest).  Masks are colour-coded like the DPST release; give both
-    or neither.  Files and PIL images are read as ``dpst`` reads them (:func:`dpst.io.as_rgb`: EXIF
-    orientation, the pixel limit, alpha on white, 16-bit at full precision), so for 8-bit RGB files
-    without EXIF orientation the numbers are photometrics.py's.
+    or neither.  Files and PIL images are read as ``dpst`` reads them (:func:`dpst.io.read_photo`: EXIF
+    orientation, the pixel limit, alpha on white, 16-bit at full precision, an embedded colour profile
+    converted to sRGB), so for 8-bit RGB files without EXIF orientation, tagged or not, the numbers are
+    photometrics.py's.
     Returns ``{"affine_rms", "style_swd"[, "style_gram"]}``."""
     if (content_mask is None) != (style_mask is None):
         raise ValueError("give both content_mask and style_mask, or neither (then each image is one region)")
@@ -297,14 +298,11 @@ def _check_labels(labels: np.ndarray, image: np.ndarray, what: str) -> None:
 
 
 def _open_any(src: ImageLike, what: str) -> Image.Image | np.ndarray:
-    """A photo read by :mod:`dpst.io`'s loading policy (:func:`dpst.io.as_rgb`: EXIF orientation, the
-    pixel limit, mode conversions, alpha on white): an 8-bit PIL RGB image, so that it is resized in
-    8 bits exactly as photometrics.py does; or a float64 (H, W, 3) array kept at full precision (16-bit
-    and float files, float arrays)."""
-    if isinstance(src, (str, os.PathLike)):
-        src = io.open_image(src)
-    if isinstance(src, Image.Image):
-        return io.as_rgb(src)
+    """A photo read as ``dpst`` reads it (:func:`dpst.io.read_photo`: EXIF orientation, the pixel limit,
+    mode conversions, alpha on white, an embedded colour profile converted to sRGB): an 8-bit PIL RGB
+    image for an 8-bit file, so that it is resized in 8 bits exactly as photometrics.py does (which also
+    converts a tagged photo to sRGB, at 8 bits, with LittleCMS); or a float64 (H, W, 3) array kept at
+    full precision (16-bit and float files, raw files, float arrays)."""
     if isinstance(src, np.ndarray):
         if src.ndim != 3 or src.shape[2] != 3:
             raise ValueError(f"{what}: expected an H×W×3 array, got shape {src.shape}")
@@ -313,7 +311,12 @@ def _open_any(src: ImageLike, what: str) -> Image.Image | np.ndarray:
         if not np.isfinite(src).all() or src.min() < 0 or src.max() > 1:
             raise ValueError(f"{what}: a float image array must hold values in [0, 1]")
         return src.astype(np.float64)
-    raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
+    if not isinstance(src, (str, os.PathLike, Image.Image, io.Photo)):
+        raise ValueError(f"{what}: expected a path, a PIL image or an array, got {type(src).__name__}")
+    photo = io.read_photo(src, what)
+    if photo.info.depth == 8:  # read from 8 bits: exactly k / 255, so this is the 8-bit image itself
+        return io.to_pil(photo.rgb)
+    return photo.rgb.astype(np.float64)
 
 
 def _to_float(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
+import numpy as np
 from PIL import Image
 
 from .neural.run import StageRun
@@ -51,11 +51,21 @@ class RunReport:
         return ", ".join(parts)
 
 
-class Result(NamedTuple):
-    """A stylisation: the image and its report (unpacks as ``image, report``)."""
+@dataclass(frozen=True, eq=False)
+class Result:
+    """A stylisation: the image and its report (unpacks as ``image, report``), and the image at full
+    precision, before it was rounded to 8 bits (to write 16-bit files: :func:`dpst.io.save_photo`)."""
 
-    image: Image.Image
+    image: Image.Image  # 8-bit sRGB
     report: RunReport
+    rgb: np.ndarray | None = None  # float32 (H, W, 3) sRGB in [0, 1]: what ``image`` was rounded from
+
+    def __iter__(self) -> Iterator[Image.Image | RunReport]:
+        return iter((self.image, self.report))
+
+    def pixels(self) -> np.ndarray:
+        """The result as float32 (H, W, 3) sRGB in [0, 1], at full precision where the run kept it."""
+        return self.rgb if self.rgb is not None else np.asarray(self.image, np.float32) / 255.0
 
 
 @dataclass(frozen=True)

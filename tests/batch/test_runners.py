@@ -65,8 +65,8 @@ def test_ctrl_c_keeps_finished_results_and_a_valid_ledger(album, tmp_path, fast)
 def test_the_worker_hands_back_png_bytes_when_it_cannot_see_outdir(album, tmp_path, fast):
     job = Job("r", "x.png", str(album / "a.png"), str(album / "look.png"))
     outcome = run_job(job, fast, str(tmp_path / "elsewhere"), token="abc")
-    assert outcome.ok and outcome.png.startswith(b"\x89PNG") and not (tmp_path / "elsewhere").exists()
-    assert Image.open(__import__("io").BytesIO(outcome.png)).size == (52, 40)
+    assert outcome.ok and outcome.data.startswith(b"\x89PNG") and not (tmp_path / "elsewhere").exists()
+    assert Image.open(__import__("io").BytesIO(outcome.data)).size == (52, 40)
     events = []
     _Reporter(Ledger(tmp_path), 1, events.append).record(job, {}, outcome)  # the driver writes it
     assert events[0].status == "done" and Image.open(tmp_path / "x.png").size == (52, 40)

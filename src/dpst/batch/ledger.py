@@ -24,13 +24,20 @@ def sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def fingerprint(job: Job, cfg: Config, hashes: dict[str, str] | None = None) -> dict:
-    """What a result depends on: its inputs' SHA-256 and every setting but the device."""
+def fingerprint(
+    job: Job, cfg: Config, hashes: dict[str, str] | None = None, written: io.PhotoSettings | None = None
+) -> dict:
+    """What a result depends on: its inputs' SHA-256, every setting but the device, and how it is
+    written (``written``: those of its settings that are not the defaults, so that a ledger from before
+    they existed still matches)."""
     hashes = {} if hashes is None else hashes  # path → digest, shared across the jobs of a run
     for p in job.inputs().values():
         if p not in hashes:
             hashes[p] = sha256(p)
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "device"}
+    if written is not None:
+        default = io.PhotoSettings()
+        settings |= {k: v for k, v in dataclasses.asdict(written).items() if getattr(default, k) != v}
     return {"sha256": {k: hashes[p] for k, p in job.inputs().items()}, "settings": settings}
 
 

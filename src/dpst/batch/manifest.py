@@ -20,10 +20,15 @@ from typing import Any
 from .. import io
 from ..config import Config, config_fields
 from ..errors import first_line
+from ..files.formats import RAW_SUFFIXES
 from ..settings import parse_setting
 
 PATH_COLUMNS = ("content", "style", "content_mask", "style_mask")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+# what --content DIR takes (HEIC, AVIF and raw files need dpst[photo]: a job without it fails saying so)
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif",
+    *sorted(RAW_SUFFIXES),
+)  # fmt: skip
 # A worker holds one network on one device for all its jobs, so these cannot change per job.
 PER_BATCH = ("weights", "device")
 _FIELDS = {f.name: f for f in config_fields()}

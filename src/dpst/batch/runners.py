@@ -4,13 +4,14 @@ The driver (this process) plans the jobs, skips those already done, hands the re
 processes that each load the network once, and keeps ``OUTDIR/dpst-batch.json`` (the ledger) up to
 date after every job, so Ctrl-C or a crash loses only the jobs in flight: run the same command again
 to resume.  Workers write their result into OUTDIR when they can see it (they look for a token file
-the driver put there) and otherwise send the PNG back to the driver, which writes it.
+the driver put there) and otherwise send the file's bytes back to the driver, which writes them.
+Results are written in the content photo's colour space, bit depth and metadata
+(:class:`dpst.io.PhotoSettings`, one for the whole batch).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io as _bytes_io
 import os
 import secrets
 import socket
@@ -23,8 +24,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from PIL import Image
 
 from .. import io
 from ..api import Stylizer
@@ -48,7 +47,7 @@ class Outcome:
     seconds: float
     error: str = ""
     warnings: tuple[str, ...] = ()
-    png: bytes | None = None  # the result, when the worker could not write into OUTDIR itself
+    data: bytes | None = None  # the result file, when the worker could not write into OUTDIR itself
     worker: str = ""  # host:pid
     loaded: bool = False  # this job loaded the network (the first job of its worker process)
     masks: str = ""  # which masks the job used (its RunReport.masks)
@@ -94,22 +93,27 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def run_job(job: Job, cfg: Config, outdir: str, token: str = "") -> Outcome:
+def run_job(
+    job: Job, cfg: Config, outdir: str, token: str = "", written: io.PhotoSettings = io.PhotoSettings()
+) -> Outcome:
     """Worker side: stylise one job.  Never raises for a job's failure (any exception is the outcome).
 
-    The result is written into ``outdir`` when this process sees the driver's probe file there holding
-    ``token`` (shared or local storage); otherwise it comes back as PNG bytes for the driver to write."""
+    The result (written as ``written`` says, in the content photo's colour space, depth and metadata)
+    goes into ``outdir`` when this process sees the driver's probe file there holding ``token`` (shared
+    or local storage); otherwise it comes back as the file's bytes for the driver to write."""
     start, key = time.perf_counter(), (cfg.weights, cfg.device)
     loaded, worker = key not in _STYLIZERS, f"{socket.gethostname()}:{os.getpid()}"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            content = io.read_photo(job.content)
             if loaded:
                 _STYLIZERS[key] = Stylizer(cfg)
             result = _STYLIZERS[key].run(
-                job.content, job.style, content_mask=job.content_mask, style_mask=job.style_mask, config=cfg
+                content, job.style, content_mask=job.content_mask, style_mask=job.style_mask, config=cfg
             )
-        png = _deliver(result.image, Path(outdir), job.output, token)
+        data = io.encode_photo(result.pixels(), Path(job.output).suffix, content, written)
+        data = _deliver(data, Path(outdir), job.output, token)
     except Interrupted:
         raise KeyboardInterrupt from None  # Ctrl-C in an in-process run: stop the batch, not just this job
     except Exception as exc:  # a bad photo, a bad setting, out of memory: all are this job's alone
@@ -118,30 +122,30 @@ def run_job(job: Job, cfg: Config, outdir: str, token: str = "") -> Outcome:
     notes = tuple(dict.fromkeys(str(w.message) for w in caught))  # each distinct warning once
     seconds = time.perf_counter() - start
     return Outcome(
-        job.output, True, seconds, warnings=notes, png=png, worker=worker, loaded=loaded,
+        job.output, True, seconds, warnings=notes, data=data, worker=worker, loaded=loaded,
         masks=result.report.masks,
     )  # fmt: skip
 
 
-def _deliver(image: Image.Image, outdir: Path, name: str, token: str) -> bytes | None:
+def _deliver(data: bytes, outdir: Path, name: str, token: str) -> bytes | None:
     probe = outdir / PROBE_NAME
     try:
         sees_outdir = bool(token) and probe.read_text() == token
     except OSError:
         sees_outdir = False
     if sees_outdir:
-        io.save_image(image, outdir / name)
+        io.write_atomic(outdir / name, data)
         return None
-    buf = _bytes_io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return data
 
 
-def _ray_job(job: Job, cfg: Config, outdir: str, token: str, threads: int) -> Outcome:
+def _ray_job(
+    job: Job, cfg: Config, outdir: str, token: str, threads: int, written: io.PhotoSettings
+) -> Outcome:
     import torch
 
     torch.set_num_threads(threads)
-    return run_job(job, cfg, outdir, token)
+    return run_job(job, cfg, outdir, token, written)
 
 
 class _Reporter:
@@ -162,10 +166,9 @@ class _Reporter:
             self.callback(JobEvent(where, output, status, self.finished, self.total, **extra))
 
     def record(self, job: Job, stamp: dict, outcome: Outcome) -> None:
-        if outcome.ok and outcome.png is not None:  # the worker could not see OUTDIR: we write it
+        if outcome.ok and outcome.data is not None:  # the worker could not see OUTDIR: we write it
             try:
-                result = Image.open(_bytes_io.BytesIO(outcome.png))
-                io.save_image(result, self.ledger.path.parent / job.output)
+                io.write_atomic(self.ledger.path.parent / job.output, outcome.data)
             except (OSError, ValueError) as exc:
                 outcome = dataclasses.replace(outcome, ok=False, error=f"cannot write the result: {exc}")
         self.ledger.record(job, stamp, outcome)
@@ -182,6 +185,7 @@ def run_batch(
     threads: int | None = None,
     ray: str | None = None,
     callback: Callable[[JobEvent], None] | None = None,
+    written: io.PhotoSettings = io.PhotoSettings(),
 ) -> Summary:
     """Run ``jobs`` (settings: ``config`` updated by each job's own) into ``outdir``, skipping those
     whose output, inputs and settings are unchanged since they were done.
@@ -190,6 +194,7 @@ def run_batch(
     threads: torch threads per job (default: the cores shared out between workers; 1 per Ray task;
     not applied when workers=0: this process keeps its own setting).
     ray: a Ray address ("auto", "HOST:PORT", "ray://HOST:PORT") or "local" (a private Ray on this machine).
+    ``written``: how the results are written (colour profile, bit depth, metadata).
     ``callback`` gets a :class:`JobEvent` per job.  Ctrl-C stops the workers and re-raises; the ledger
     then holds every finished job."""
     if workers is not None and workers < 0 or threads is not None and threads < 1:
@@ -205,24 +210,26 @@ def run_batch(
     report = _Reporter(ledger, len(jobs) + len(ledger.rejected), callback)
     for r in (*rejected, *clashes):
         report.emit(r.where, None, "failed", Outcome("", False, 0.0, r.error))
-    todo = _plan(jobs, config, ledger, report)
+    todo = _plan(jobs, config, ledger, report, written)
     if todo:
         token = secrets.token_hex(16)
         io.write_atomic(out / PROBE_NAME, token.encode())
         try:
-            _dispatch(todo, out, token, report, workers, threads, ray)
+            _dispatch(todo, out, (token, written), report, workers, threads, ray)
         finally:
             (out / PROBE_NAME).unlink(missing_ok=True)
     return report.summary
 
 
-def _plan(jobs: Sequence[Job], config: Config, ledger: Ledger, report: _Reporter) -> list:
+def _plan(
+    jobs: Sequence[Job], config: Config, ledger: Ledger, report: _Reporter, written: io.PhotoSettings
+) -> list:
     """Fingerprint every job; report those that can be skipped; return (job, config, stamp) to run."""
     todo, hashes = [], {}
     for job in jobs:
         try:
             cfg = job.config(config)
-            stamp = fingerprint(job, cfg, hashes)
+            stamp = fingerprint(job, cfg, hashes, written)
         except (OSError, ValueError, TypeError) as exc:
             report.record(job, {}, Outcome(job.output, False, 0.0, first_line(exc)))
             continue
@@ -233,7 +240,8 @@ def _plan(jobs: Sequence[Job], config: Config, ledger: Ledger, report: _Reporter
     return todo
 
 
-def _dispatch(todo: list, out: Path, token: str, report: _Reporter, workers, threads, ray) -> None:
+def _dispatch(todo: list, out: Path, token: tuple, report: _Reporter, workers, threads, ray) -> None:
+    """Run ``todo`` here, in worker processes or on Ray; ``token``: (the probe's token, PhotoSettings)."""
     if ray is not None:
         return _run_ray(todo, str(out), token, report, ray, threads)
     n = workers
@@ -241,7 +249,7 @@ def _dispatch(todo: list, out: Path, token: str, report: _Reporter, workers, thr
         n = default_workers(todo[0][1].device, max(job_memory(cfg) for _, cfg, _ in todo))
     if n == 0:
         for job, cfg, stamp in todo:
-            report.record(job, stamp, run_job(job, cfg, str(out), token))
+            report.record(job, stamp, run_job(job, cfg, str(out), *token))
         return None
     n = min(n, len(todo))
     _run_local(todo, str(out), token, report, n, threads or max(1, usable_cpus() // n))
@@ -266,7 +274,7 @@ def default_workers(device: str = "auto", per_job: int = job_memory(_DEFAULTS)) 
     return max(1, min(usable_cpus(), usable_memory() // per_job))
 
 
-def _run_local(todo: list, out: str, token: str, report: _Reporter, workers: int, threads: int) -> None:
+def _run_local(todo: list, out: str, token: tuple, report: _Reporter, workers: int, threads: int) -> None:
     """A pool of spawned processes, at most ``workers`` jobs in flight.  A worker that dies (killed by
     the OS for want of memory, say) breaks the pool: the jobs in flight are failed, a new pool goes on."""
     import multiprocessing
@@ -288,14 +296,14 @@ def _run_local(todo: list, out: str, token: str, report: _Reporter, workers: int
 
 
 def _feed(
-    pool: ProcessPoolExecutor, queue: deque, out: str, token: str, report: _Reporter, limit: int
+    pool: ProcessPoolExecutor, queue: deque, out: str, token: tuple, report: _Reporter, limit: int
 ) -> None:
     """Keep ``limit`` jobs in flight until the queue is empty or the pool breaks."""
     running: dict[Future, tuple] = {}
     while queue or running:
         while queue and len(running) < limit:
             job, cfg, stamp = queue.popleft()
-            running[pool.submit(run_job, job, cfg, out, token)] = (job, stamp)
+            running[pool.submit(run_job, job, cfg, out, *token)] = (job, stamp)
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         broken = [f for f in finished if isinstance(f.exception(), BrokenProcessPool)]
         for f in finished:
@@ -335,7 +343,9 @@ def import_ray():
     return ray
 
 
-def _run_ray(todo: list, out: str, token: str, report: _Reporter, address: str, threads: int | None) -> None:
+def _run_ray(
+    todo: list, out: str, token: tuple, report: _Reporter, address: str, threads: int | None
+) -> None:
     """The jobs as Ray tasks, one GPU each on a cluster that has GPUs, else ``threads`` CPUs each.  Ray
     reuses worker processes, so the module-level network cache loads the weights once per process."""
     ray = import_ray()
@@ -346,7 +356,7 @@ def _run_ray(todo: list, out: str, token: str, report: _Reporter, address: str, 
         cpus = 1 if gpus else threads or 1
         task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=cpus, max_retries=1)(_ray_job)
         refs = {
-            task.options(memory=job_memory(cfg)).remote(job, cfg, out, token, cpus): (job, stamp)
+            task.options(memory=job_memory(cfg)).remote(job, cfg, out, token[0], cpus, token[1]): (job, stamp)
             for job, cfg, stamp in todo
         }
         while refs:

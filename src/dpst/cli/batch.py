@@ -21,7 +21,13 @@ from ..batch import (
     read_manifest,
     run_batch,
 )
-from .common import ArgumentParser, add_config_arguments, config_from_args
+from .common import (
+    ArgumentParser,
+    add_config_arguments,
+    add_photo_arguments,
+    config_from_args,
+    photo_settings_from_args,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
     add_config_arguments(p)
+    add_photo_arguments(p)
     return p
 
 
@@ -100,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``dpst batch``: 0 all done or skipped, 1 some job failed, 130 Ctrl-C; usage errors raise ValueError."""
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
+    written = photo_settings_from_args(args)
     if config.weights and not Path(config.weights).is_file():
         raise ValueError(f"--weights {config.weights}: no such file")
     if args.ray is not None:
@@ -116,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threads=args.threads,
             ray=args.ray,
             callback=status,
+            written=written,
         )
     except KeyboardInterrupt:
         status.close()

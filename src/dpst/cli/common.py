@@ -145,6 +145,15 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config.preset(getattr(args, "preset", "default"), **settings_from_args(args, Config))
 
 
+def add_photo_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`dpst.io.PhotoSettings` field (``--output-profile``, ``--bit-depth``, ...)."""
+    add_settings_arguments(parser, io.PhotoSettings)
+
+
+def photo_settings_from_args(args: argparse.Namespace) -> io.PhotoSettings:
+    return io.PhotoSettings(**settings_from_args(args, io.PhotoSettings))
+
+
 def add_lut_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per LutSettings field (``--lut-size``, ...), with the field's default and help."""
     add_settings_arguments(parser, LutSettings, dest_prefix="lut_")
@@ -223,13 +232,16 @@ class PhaseLines:
             print(f"dpst: phase {name}", file=sys.stderr, flush=True)
 
 
-def restyle(stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar) -> Result:
-    """The stylisation of ``args.content`` in the look of ``args.style``, with its progress bar and
-    phase lines (the bar is closed however it ends): the image and its report."""
+def restyle(
+    stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar, content: io.Photo | None = None
+) -> Result:
+    """The stylisation of ``args.content`` (or of ``content``, the photo already read) in the look of
+    ``args.style``, with its progress bar and phase lines (the bar is closed however it ends): the image
+    and its report."""
     given = args.content_mask is not None
     try:
         return stylizer.run(
-            args.content,
+            args.content if content is None else content,
             args.style,
             content_mask=args.content_mask,
             style_mask=args.style_mask,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import io
 from ..api import Stylizer
+from ..files.formats import RAW_SUFFIXES
 from ..lut import check_cube_output, load_lut
 from ..neural.lbfgs import Interrupted
 from .common import (
@@ -23,9 +24,11 @@ from .common import (
     add_config_arguments,
     add_lut_arguments,
     add_pair_arguments,
+    add_photo_arguments,
     add_verbosity_arguments,
     config_from_args,
     lut_settings_from_args,
+    photo_settings_from_args,
     restyle,
     write_look,
 )
@@ -57,8 +60,9 @@ def run_lut(argv: Sequence[str]) -> int:
 def run_apply(argv: Sequence[str]) -> int:
     p = ArgumentParser(
         prog="dpst apply",
-        description="Apply a 3D LUT (.cube, dpst's or another tool's) to photos, by trilinear "
-        "interpolation; each result is written to DIR under the photo's own file name.",
+        description="Apply a 3D LUT (.cube, dpst's or another tool's, sRGB in and out) to photos, by "
+        "trilinear interpolation; each result is written to DIR under the photo's own file name (a raw "
+        "file's as .tif), in the photo's colour space, bit depth and metadata (docs/photographers.md).",
     )
     p.add_argument("lut", metavar="LOOK.cube", help="the 3D LUT")
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos (.png, .jpg, .tif, .webp)")
@@ -66,23 +70,27 @@ def run_apply(argv: Sequence[str]) -> int:
         "-o", "--output", required=True, metavar="DIR", help="folder to write to (made if missing)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no line per photo written")
+    add_photo_arguments(p)
     args = p.parse_args(argv)
+    written = photo_settings_from_args(args)
     lut = load_lut(args.lut)
-    jobs = plan_apply(args.photos, Path(args.output))
+    jobs = plan_apply(args.photos, Path(args.output), written.bit_depth)
     try:
         Path(args.output).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"-o {args.output}: cannot make the folder ({exc.strerror})") from None
-    for photo, out in jobs:
-        io.save_image(lut.apply(photo), out)
+    for path, out in jobs:
+        photo = io.read_photo(path)
+        io.save_photo(lut.apply(photo.rgb), out, photo, written)
         if not args.quiet:
             print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
-def plan_apply(photos: Sequence[str], folder: Path) -> list[tuple[Path, Path]]:
+def plan_apply(photos: Sequence[str], folder: Path, depth: int = 0) -> list[tuple[Path, Path]]:
     """(photo, output) pairs, checked before anything is written: every photo is a file of a type
-    dpst writes, no two share a name, and none would be written over itself."""
+    dpst writes (at ``depth`` bits, when given), no two share a name, and none would be written over
+    itself."""
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"-o {folder}: is a file, not a folder")
     jobs, seen = [], {}
@@ -90,12 +98,17 @@ def plan_apply(photos: Sequence[str], folder: Path) -> list[tuple[Path, Path]]:
         photo = Path(name)
         if not photo.exists():
             raise FileNotFoundError(f"{photo}: no such file")
-        if photo.suffix.lower() not in io.WRITABLE:
+        raw = photo.suffix.lower() in RAW_SUFFIXES  # a raw file's result is a TIFF
+        if photo.suffix.lower() not in io.WRITABLE and not raw:
             kinds = ", ".join(io.WRITABLE)
             raise ValueError(
                 f"{photo}: its result would be a {photo.suffix or 'suffix-less'} file; use {kinds}"
             )
-        out = folder / photo.name
+        out = folder / (photo.stem + ".tif" if raw else photo.name)
+        if depth == 16 and io.WRITABLE[out.suffix.lower()] not in io.WIDE:
+            raise ValueError(
+                f"{photo}: --bit-depth 16 is for .png and .tif results; its result is {out.suffix}"
+            )
         if out.name in seen:
             raise ValueError(f"{photo} and {seen[out.name]}: the same file name; their results would collide")
         if out.exists() and out.resolve() == photo.resolve():

@@ -24,10 +24,12 @@ from .common import (
     add_config_arguments,
     add_lut_arguments,
     add_pair_arguments,
+    add_photo_arguments,
     add_verbosity_arguments,
     config_from_args,
     lut_settings_from_args,
     non_negative,
+    photo_settings_from_args,
     restyle,
     write_look,
 )
@@ -40,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h', "
         "'dpst lut -h', 'dpst apply -h', 'dpst video -h', 'dpst serve -h'.",
     )
-    add_pair_arguments(p, "result file (.png, .jpg, .tif, .webp)")
+    add_pair_arguments(
+        p,
+        "result file (.png, .jpg, .tif, .webp; .heic, .avif with dpst[photo]): in the content photo's "
+        "colour space, bit depth and metadata (docs/photographers.md)",
+    )
     p.add_argument(
         "--save-masks",
         metavar="DIR",
@@ -57,26 +63,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_verbosity_arguments(p)
     add_config_arguments(p)
+    add_photo_arguments(p)
     add_lut_arguments(p)
     return p
 
 
 def run_stylize(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    output = io.check_output(args.output, (args.content, args.style, args.content_mask, args.style_mask))
+    written = photo_settings_from_args(args)
+    inputs = (args.content, args.style, args.content_mask, args.style_mask)
+    output = io.check_output(args.output, inputs, depth=written.bit_depth)
     look = check_cube_output(args.lut) if args.lut else None
     lut_settings = lut_settings_from_args(args)
     config = config_from_args(args)
+    content = io.read_photo(args.content, "content")  # read once: its pixels, profile and metadata
     stylizer = Stylizer(config)
     if args.save_masks:
         args.content_mask, args.style_mask = save_masks(args, stylizer)
     try:
-        result = restyle(stylizer, args, ProgressBar(output, args.quiet, args.save_every))
+        result = restyle(stylizer, args, ProgressBar(output, args.quiet, args.save_every), content)
     except Interrupted as stop:
-        io.save_image(stop.image, output)
+        io.save_photo(stop.image, output, content, written)
         print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    io.save_image(result.image, output)
+    io.save_photo(result.pixels(), output, content, written)
     if args.verbose and result.report.chosen():
         print(f"dpst: for this photo: {result.report.chosen()}", file=sys.stderr)
     if not args.quiet:

@@ -136,7 +136,7 @@ class _Job:
 
     def go(self, stylizer: Stylizer, content: Path, style: Path, c_mask: Path, s_mask: Path) -> None:
         try:
-            image = stylizer(
+            result = stylizer.run(
                 content,
                 style,
                 content_mask=c_mask,
@@ -145,7 +145,7 @@ class _Job:
                 callback=self.on_step,
                 on_phase=self.on_phase,
             )
-            self.image = np.asarray(image, dtype=np.float32) / 255.0
+            self.image = result.pixels()  # at full precision, for a 16-bit download
         except Interrupted as stop:
             self.image, self.stopped = stop.image, True
         except KeyboardInterrupt:
@@ -191,8 +191,9 @@ def _write_result(
     image = job.image
     h, w = image.shape[:2]
     png, jpeg = folder / names["png"], folder / names["jpeg"]
-    io.save_image(image, png)
-    io.save_image(image, jpeg)
+    like = io.read_photo(content.path).info  # downloads in the upload's colour space, depth and metadata
+    io.save_photo(image, png, like)
+    io.save_photo(image, jpeg, like)
     before = folder / "before.png"
     io.save_image(io.resize(content.rgb, h, w) if content.rgb.shape[:2] != (h, w) else content.rgb, before)
     head = "# Run in a folder that holds the two photos and the two masks downloaded with this file.\n"
