@@ -211,3 +211,66 @@ def test_mask_honours_exif_and_alpha_like_photos(tmp_path):
     rgba = Image.fromarray(_palette_mask()).convert("RGBA")
     rgba.putalpha(0)  # fully transparent: white, as a photo's alpha would be
     assert (io.load_mask(rgba) == 255).all()
+
+
+# --- photographers' files (docs/photographers.md; more in tests/files and tests/cli/test_photos.py) ---
+
+
+def test_a_16_bit_colour_png_keeps_its_low_bits(tmp_path):
+    pytest.importorskip("imagecodecs")
+    from tests.files.media import plane, png16
+
+    rgb = np.round(plane(40, 50) * 65535) / 65535
+    read = io.read_photo(png16(tmp_path / "deep.png", rgb))
+    assert read.info.depth == 16 and np.abs(read.rgb - rgb).max() < 1e-6  # every bit
+    assert not np.allclose(read.rgb * 255, np.round(read.rgb * 255), atol=1e-3)  # not 8-bit levels
+
+
+def test_a_16_bit_tiff_from_another_writer_is_read_in_full(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    from tests.files.media import plane
+
+    a = np.round(plane(40, 50) * 65535).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "t.tif", a, photometric="rgb", compression="zlib")
+    read = io.read_photo(tmp_path / "t.tif")
+    assert read.info.depth == 16 and np.array_equal(np.round(read.rgb * 65535), a)
+
+
+def test_without_the_extra_16_bit_colour_is_read_at_8_bits_with_a_warning(tmp_path, monkeypatch):
+    import sys
+
+    from dpst.files.formats import encode_png
+
+    a = np.round(photo(40, 50) * 65535).astype(np.uint16)
+    (tmp_path / "deep.png").write_bytes(encode_png(a, None, None, None))
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    with pytest.warns(UserWarning, match=r"read at 8 bits a channel: .*pip install 'dpst\[photo\]'"):
+        read = io.read_photo(tmp_path / "deep.png")
+    assert read.info.depth == 8 and np.abs(read.rgb - a / 65535).max() < 1 / 255
+
+
+def test_photo_settings_are_checked_where_made():
+    assert io.PhotoSettings().output_profile == "content"
+    with pytest.raises(ValueError, match="--bit-depth 12: use 8 or 16"):
+        io.PhotoSettings(bit_depth=12)
+    with pytest.raises(ValueError, match="--jpeg-quality 0"):
+        io.PhotoSettings(jpeg_quality=0)
+    with pytest.raises(ValueError, match="--output-profile 'p3'"):
+        io.PhotoSettings(output_profile="p3")
+
+
+def test_an_untagged_photo_stays_untagged_and_an_array_has_no_metadata(tmp_path):
+    out = io.save_photo(photo(40, 40), tmp_path / "o.png", io.read_photo(photo(40, 40)))
+    with Image.open(out) as im:
+        assert "icc_profile" not in im.info and not im.getexif() and im.mode == "RGB"
+
+
+def test_a_grey_photo_with_a_grey_profile_is_converted(tmp_path):
+    codecs = pytest.importorskip("imagecodecs")
+    grey = codecs.cms_profile("gray", gamma=1.0)  # linear: mid-grey 0.5 is sRGB 0.735
+    Image.new("L", (40, 40), 128).save(tmp_path / "g.png", icc_profile=grey)
+    read = io.read_photo(tmp_path / "g.png")
+    assert read.info.space == "GRAY" and abs(float(read.rgb.mean()) - 0.737) < 0.01
+    out = io.save_photo(read.rgb, tmp_path / "o.png", read)  # a colour result: written in sRGB
+    with Image.open(out) as im:
+        assert im.info["icc_profile"] == io.srgb_profile()

@@ -141,7 +141,7 @@ def open_image(path: str | os.PathLike, load: bool = True) -> Image.Image:
     with open(path, "rb") as fh:
         kind = container(fh.read(12))
     if kind == "HEIF":
-        open_heif()
+        open_heif(str(path))
     elif kind == "AVIF" and not features.check("avif"):
         raise MissingExtra("photo", f"{path}: reading AVIF photos (Pillow 11.3 or later)")
     try:
@@ -547,7 +547,8 @@ def encode_photo(
       CMYK or Lab profile); untagged sRGB for an untagged photo;
     - depth: ``bit_depth``, else ``like``'s, for PNG and TIFF; 8 bits for the other formats;
     - metadata: ``like``'s EXIF and XMP, as :func:`dpst.files.metadata.for_result` changes them (GPS
-      only with ``keep_gps``); none with ``strip_metadata`` or without ``like``."""
+      only with ``keep_gps``; a Software tag naming dpst even where the photo had no EXIF); none with
+      ``strip_metadata``, without ``like``, or when ``like`` was not read from a file."""
     fmt = WRITABLE[suffix.lower()]
     if settings.bit_depth == 16 and fmt not in WIDE:
         raise ValueError(f"--bit-depth 16 is for .png and .tif results; {fmt} is written at 8 bits")
@@ -563,7 +564,7 @@ def encode_photo(
     else:
         pixels = quantise(rgb, depth)
     meta = Metadata()
-    if info is not None and not settings.strip_metadata:
+    if info is not None and info.format and not settings.strip_metadata:  # from a file: its metadata
         meta = for_result(info.metadata, (rgb.shape[1], rgb.shape[0]), settings.keep_gps, srgb)
     if fmt == "PNG":
         return encode_png(pixels, icc, meta.exif, meta.xmp)

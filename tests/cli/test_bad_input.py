@@ -7,17 +7,19 @@ Each input either works correctly (what "correct" is is said beside it) or is re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageCms
 
 from dpst import io
 from dpst.cli import main
 from tests.conftest import photo
+from tests.files import media
 
 FAST = ["--size", "48", "--iterations", "2", "--no-stage2", "--no-filter", "--masks", "none", "-q"]
 H, W = 48, 64  # the content photo
@@ -109,8 +111,53 @@ def _under_file(d: Path) -> Path:
     return d / "somefile.txt" / "out.png"
 
 
+def _tagged(name: str, icc) -> Callable[[Path], Path]:
+    """A photo whose embedded ICC profile is ``icc()``'s (tests/files/media.py)."""
+
+    def make(d: Path) -> Path:
+        _u8(photo(H, W)).save(d / name, icc_profile=icc())
+        return d / name
+
+    return make
+
+
+def _truncated_heic(d: Path) -> Path:
+    pytest.importorskip("pillow_heif")
+    from dpst.files.formats import open_heif
+
+    open_heif()
+    buf = BytesIO()
+    _u8(photo(H, W)).save(buf, "HEIF", quality=90)
+    (d / "cut.heic").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    return d / "cut.heic"
+
+
+def _unknown_raw(d: Path) -> Path:
+    pytest.importorskip("rawpy")
+    (d / "odd.nef").write_bytes(b"II*\x00" + bytes(range(256)) * 4)
+    return d / "odd.nef"
+
+
 # case: (make the bad file in the folder, what the error line says); each is tried as content and style
 REFUSED = {
+    "corrupt ICC profile": (
+        _tagged("badicc.png", lambda: b"not a profile" * 20),
+        "ICC colour profile is corrupt",
+    ),
+    "device-link profile": (
+        _tagged("link.jpg", lambda: media.with_class(media.srgb_icc(), device_class=b"link")),
+        "is a device link",
+    ),
+    "CMYK profile on RGB pixels": (
+        _tagged("cmyk.png", lambda: media.with_class(media.srgb_icc(), space=b"CMYK")),
+        "for CMYK colours but its pixels are RGB",
+    ),
+    "Lab profile": (
+        _tagged("lab.png", lambda: ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()),
+        "abstract profile",
+    ),
+    "truncated HEIC": (_truncated_heic, "cannot read image"),
+    "raw file LibRaw does not know": (_unknown_raw, "not a raw file LibRaw"),
     "missing file": (lambda d: d / "nope.png", "no such file"),
     "a folder": (_folder, "is a folder, not an image"),
     "zero-byte file": (_write("empty.png", b""), "empty file"),

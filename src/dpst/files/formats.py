@@ -44,9 +44,10 @@ def container(head: bytes) -> str:
     return "HEIF" if brand in HEIF_BRANDS else "AVIF" if brand in AVIF_BRANDS else ""
 
 
-def open_heif() -> None:
-    """Let Pillow open HEIC/HEIF (pillow-heif's opener, registered once)."""
-    pillow_heif = need("pillow_heif", "reading HEIC/HEIF photos")
+def open_heif(name: str = "") -> None:
+    """Let Pillow open and write HEIC/HEIF (pillow-heif's plugin, registered once); MissingExtra naming
+    the file ``name`` without pillow-heif."""
+    pillow_heif = need("pillow_heif", f"{name}: reading HEIC/HEIF photos" if name else "HEIC/HEIF")
     if "HEIF" not in Image.OPEN:
         pillow_heif.register_heif_opener()
 
@@ -74,7 +75,7 @@ def decode_wide(path: Path, kind: str) -> np.ndarray:
     else:
         tifffile = need("tifffile", "reading all the bits of a 16-bit TIFF")
         with tifffile.TiffFile(path) as tif:
-            page = tif.pages.first
+            page = tif.pages[0]
             a = page.asarray()
             if page.axes.startswith("S"):  # planar: one plane a sample
                 a = np.moveaxis(a, 0, -1)
@@ -89,7 +90,7 @@ def develop_raw(path: Path, name: str, max_pixels: int | None) -> np.ndarray:
     linear sRGB at 16 bits, then given sRGB's tone curve in float.  Returns float32 (H, W, 3) in [0, 1],
     upright (LibRaw applies the camera's orientation).  ValueError for a file LibRaw does not know or
     cannot decode; MissingExtra without rawpy."""
-    rawpy = need("rawpy", "reading camera raw files")
+    rawpy = need("rawpy", f"{name}: reading camera raw files")
     try:
         with rawpy.imread(str(path)) as raw:
             h, w = raw.sizes.height, raw.sizes.width
