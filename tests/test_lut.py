@@ -32,6 +32,7 @@ def test_fit_lut_recovers_a_look_and_says_how_it_was_made(pair):
         lut.fit_rms, abs=1e-3
     )
     assert lut.comments[0].startswith("made by dpst") and "smoothness 0.0001" in lut.comments[0]
+    assert "colours in and out are sRGB" in lut.comments[1]  # the header says which space it maps
 
 
 def test_fit_lut_takes_images_of_other_sizes_and_apply_returns_pil_for_pil(pair):

@@ -9,6 +9,7 @@ import pytest
 
 from dpst.cli.common import add_settings_arguments, config_from_args, settings_from_args
 from dpst.config import COMMON, Config
+from dpst.io import OUTPUT, PhotoSettings
 from dpst.lut import LUT_GROUP, LutSettings
 from dpst.settings import flag_name
 
@@ -34,7 +35,7 @@ def test_the_flags_of_dpst_are_the_fields_flags():
     from dpst.cli.stylize import build_parser
 
     p = build_parser()
-    assert _offered(p) == STYLIZE_OWN | _flags(Config, LutSettings)
+    assert _offered(p) == STYLIZE_OWN | _flags(Config, PhotoSettings, LutSettings)
     assert len(_flags(Config)) == 40  # the 35 fields, 5 booleans with their --no-
 
 
@@ -43,11 +44,12 @@ def test_dpst_help_lists_first_what_most_runs_touch_then_each_stage():
 
     p = build_parser()
     titles = [g.title for g in p._action_groups]
-    assert titles[2:] == [*Config.GROUPS, LUT_GROUP]
+    assert titles[2:] == [*Config.GROUPS, OUTPUT, LUT_GROUP]
     common = next(g for g in p._action_groups if g.title == COMMON)
     first = [a.option_strings[0] for a in common._group_actions]
     assert first == ["--preset", "--size", "--output-size", "--masks", "--device"]
-    by_dest = {f.name: f for f in fields(Config)} | {"lut_" + f.name: f for f in fields(LutSettings)}
+    by_dest = {f.name: f for f in (*fields(Config), *fields(PhotoSettings))}
+    by_dest |= {"lut_" + f.name: f for f in fields(LutSettings)}
     for group in p._action_groups[2:]:
         for action in group._group_actions[1 if group.title == COMMON else 0 :]:
             assert by_dest[action.dest].metadata["group"] == group.title

@@ -185,3 +185,21 @@ def test_a_session_that_ends_takes_its_files(engine, pair):
     folder = engine.sessions.get("a").folder
     engine.close("a")
     assert not folder.exists() and not r.png.exists()
+
+
+def test_downloads_carry_the_uploads_profile_and_metadata(engine, tmp_path):
+    from dpst import io
+    from tests.conftest import photo
+    from tests.files.media import adobe_rgb_icc, camera_jpeg
+
+    icc = adobe_rgb_icc()
+    content = camera_jpeg(tmp_path / "cam.jpg", np.round(photo(48, 64, 0) * 255).astype(np.uint8), icc=icc)
+    engine.upload_photo("a", "content", content)
+    engine.upload_photo("a", "style", save_photo(tmp_path / "dusk.png", 40, 56, 1))
+    assert engine.upload_photo("a", "content", content).rgb.shape == (48, 64, 3)  # read upright
+    r = last(engine.run("a", "fast", FAST, poll=0.01)).result
+    for download in (r.png, r.jpeg):
+        with Image.open(download) as im:
+            assert im.info["icc_profile"] == icc and im.getexif()[0x010F] == "Canon"
+            assert im.getexif()[0x0112] == 1 and not im.getexif().get_ifd(0x8825)  # no GPS by default
+    assert io.read_photo(r.png).info.space == "RGB"
