@@ -274,3 +274,12 @@ def test_a_grey_photo_with_a_grey_profile_is_converted(tmp_path):
     out = io.save_photo(read.rgb, tmp_path / "o.png", read)  # a colour result: written in sRGB
     with Image.open(out) as im:
         assert im.info["icc_profile"] == io.srgb_profile()
+
+
+def test_grey_pixels_under_an_rgb_profile_are_grey_in_that_space(tmp_path):
+    codecs = pytest.importorskip("imagecodecs")
+    primaries = [0.64, 0.33, 1.0, 0.30, 0.60, 1.0, 0.15, 0.06, 1.0]  # sRGB's, with a linear tone curve
+    linear = codecs.cms_profile("rgb", whitepoint=[0.3127, 0.3290, 1.0], primaries=primaries, gamma=1.0)
+    Image.new("L", (40, 40), 128).save(tmp_path / "g.jpg", icc_profile=linear, quality=100)
+    rgb = io.read_photo(tmp_path / "g.jpg").rgb
+    assert np.ptp(rgb.mean((0, 1))) < 2 / 255 and abs(float(rgb.mean()) - 0.737) < 0.01  # linear 0.5

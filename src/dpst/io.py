@@ -85,8 +85,8 @@ class PhotoSettings:
     )
     keep_gps: bool = setting(
         False,
-        "keep the content photo's GPS position in the result's EXIF and XMP (dropped by default: results "
-        "are made to be shared, and a position once published cannot be taken back)",
+        "keep the content photo's GPS position in the result's EXIF and XMP (else it is dropped; why: "
+        "docs/photographers.md)",
         group=OUTPUT,
     )
 
@@ -235,6 +235,8 @@ def _from_image(im: Image.Image, name: str, fmt: str) -> Photo:
     if im.mode.startswith("I") or im.mode == "F":
         return Photo(_wide_to_srgb(_grey(im)[..., None], info), info)
     im = _flatten(im)
+    if info.space == "RGB" and im.mode == "L":  # grey pixels under an RGB profile: grey in that space
+        im = im.convert("RGB")
     if info.profile is not None:
         im = image_to_srgb(im, info.profile, name)
     elif im.mode == "LAB":
@@ -279,8 +281,10 @@ def _wide_to_srgb(a: np.ndarray, info: PhotoInfo) -> np.ndarray:
     a = np.asarray(a, dtype=np.float32)
     if a.shape[2] in (2, 4):
         a = a[..., :-1] * a[..., -1:] + (1 - a[..., -1:])
+    if info.profile is None or (info.space == "RGB" and a.shape[2] == 1):
+        a = np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
     if info.profile is None:
-        return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
+        return a
     try:
         return array_to_srgb(a, info.profile, info.name)
     except MissingExtra as exc:
