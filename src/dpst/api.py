@@ -25,13 +25,13 @@ from .neural.plan import balanced_lambda, plan
 from .neural.run import Callback, Clock, PhaseHook, run_stages
 from .neural.start import initial_image
 from .neural.vgg import VGGFeatures, convert_state_dict, load_weights
-from .ops.palette import colors_from_labels
+from .ops.palette import colors_from_labels, labels_from_colors
 from .ops.tensor import to_image
 from .report import Masks, Result, RunReport
 from .resources import check_memory, output_shape, pick_device
-from .segment import StrokeSettings, complete_labels
+from .segment import StrokeSettings, complete_labels, correct_labels
 from .segment.choose import SceneParsers, Segmenter, choose_masks
-from .segment.labelled import photo_labels, prepare
+from .segment.labelled import given_masks, photo_labels, prepare
 
 __all__ = [
     "Callback", "Interrupted", "Masks", "Pair", "PhaseHook", "Progress", "Result", "RunReport", "Segmenter",
@@ -70,7 +70,7 @@ class Stylizer:
         :class:`RunReport`.  ``on_phase`` is called with the name of each phase as it starts
         (:data:`dpst.neural.plan.PHASES`, those that run)."""
         cfg = self._checked(config)
-        segment, masks = self.segmenter(cfg, given=content_mask is not None)
+        segment, masks = self._segmenter(cfg, content_mask, style_mask)
         clock = Clock(self.device, on_phase)
         try:
             with clock.phase("prepare"):
@@ -108,6 +108,16 @@ class Stylizer:
         (:func:`dpst.segment.choose.choose_masks`, with this Stylizer's network and parsers)."""
         return choose_masks(cfg or self.config, self.net, self._parsers, given)
 
+    def _segmenter(self, cfg: Config, content_mask, style_mask) -> tuple[Segmenter | None, str]:
+        """:meth:`segmenter` for masks given as these (strokes alone correct the automatic masks)."""
+        strokes_only = content_mask is not None or style_mask is not None
+        if given_masks(content_mask, style_mask):
+            return self.segmenter(cfg, given=True)
+        segment, used = self.segmenter(cfg)
+        if strokes_only and segment is not None:
+            used += ", corrected by the strokes given"
+        return segment, used
+
     def objective(self, pair: Pair, cfg: Config | None = None) -> Objective:
         """The objective at the pair's size (the style's Gram matrices cached per look and size)."""
         return self._objectives(pair, cfg or self.config)
@@ -127,9 +137,7 @@ class Stylizer:
         (``config.masks``), or the given masks with strokes completed."""
         cfg = (config or self.config).updated(seed=seed) if seed else (config or self.config)
         c, s = io.load_image(content, "content"), io.load_image(style, "style")
-        if (content_mask is None) != (style_mask is None):
-            raise ValueError("give both masks (--content-mask and --style-mask) or neither")
-        segment, used = self.segmenter(cfg, given=content_mask is not None)
+        segment, used = self._segmenter(cfg, content_mask, style_mask)
         c_lab, s_lab = photo_labels(c, s, content_mask, style_mask, segment, self.net)
         return Masks(
             Image.fromarray(colors_from_labels(c_lab)), Image.fromarray(colors_from_labels(s_lab)), used
@@ -173,12 +181,18 @@ def auto_masks(
 
 
 def complete_masks(
-    photo: io.ImageLike, strokes: io.ImageLike, *, settings: StrokeSettings | None = None
+    photo: io.ImageLike,
+    strokes: io.ImageLike,
+    *,
+    base: io.ImageLike | None = None,
+    settings: StrokeSettings | None = None,
 ) -> Image.Image:
     """A full mask from strokes: ``strokes`` is an image of the photo's size (any size is resized)
     with a transparent background and a few strokes in the palette colours (alpha >= 128; an (H, W)
-    int array of label ids, -1 unpainted, also works).  Returns the completed mask as a palette image
-    at the photo's size; its regions follow the photo's edges (:mod:`dpst.segment.strokes`)."""
+    int array of label ids, -1 unpainted, also works).  Without ``base``, the strokes are completed
+    from scratch; with ``base`` (a mask, automatic ones say), they correct it: pixels near a stroke
+    and alike to it follow it, the rest keep their label (:func:`dpst.segment.correct_labels`).
+    Returns the mask as a palette image at the photo's size; its regions follow the photo's edges."""
     rgb = io.load_image(photo, "photo")
     if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
         painted = strokes.astype(np.int64)
@@ -186,7 +200,17 @@ def complete_masks(
         painted = io.load_strokes(strokes, "strokes")
         if painted is None:
             raise ValueError("strokes: not a strokes image (it needs a transparent background)")
-    return Image.fromarray(colors_from_labels(complete_labels(rgb, painted, s=settings or StrokeSettings())))
+    s = settings or StrokeSettings()
+    if base is None:
+        labels = complete_labels(rgb, painted, s=s)
+    else:
+        under = (
+            base
+            if isinstance(base, np.ndarray) and base.ndim == 2
+            else labels_from_colors(io.load_mask(base, "mask"))
+        )
+        labels = correct_labels(rgb, under, painted, s=s)
+    return Image.fromarray(colors_from_labels(labels))
 
 
 def _shared(config: Config) -> Stylizer:

@@ -201,7 +201,18 @@ def test_strokes_as_masks_and_save_masks_writes_them_completed(tmp_path, pair, c
     strokes(48, 64, 0, 3).save(tmp_path / "cs.png")
     strokes(40, 40, 0, 3).save(tmp_path / "ss.png")
     folder, out = tmp_path / "masks", tmp_path / "o.png"
-    argv = [*pair, "-o", out, *FAST, "--weights", tiny_weights_file, "--save-masks", folder]
+    argv = [
+        *pair,
+        "-o",
+        out,
+        *FAST,
+        "--weights",
+        tiny_weights_file,
+        "--save-masks",
+        folder,
+        "--masks",
+        "none",
+    ]
     masks = ["--content-mask", tmp_path / "cs.png", "--style-mask", tmp_path / "ss.png"]
     code, err = _run(capsys, [*argv, *masks])
     assert code == 0, err
@@ -212,6 +223,36 @@ def test_strokes_as_masks_and_save_masks_writes_them_completed(tmp_path, pair, c
     # beside each stroke its label wins (the prior may give a far corner that looks like the other
     # stroke to it: this synthetic photo has no regions to follow)
     assert (done[:, :8] == 0).mean() > 0.9 and (done[:, -8:] == 3).mean() > 0.9
+    assert out.is_file()
+
+
+def test_strokes_correct_the_automatic_masks_and_save_masks_writes_them(
+    tmp_path, pair, capsys, tiny_weights_file
+):
+    from dpst.ops.palette import PALETTE, labels_from_colors
+    from dpst.segment import StrokeSettings
+
+    argv = [*pair, *FAST, "--weights", tiny_weights_file, "--masks", "correspond"]
+    code, err = _run(capsys, [*argv, "-o", tmp_path / "a.png", "--save-masks", tmp_path / "auto"])
+    assert code == 0, err
+    auto = labels_from_colors(np.asarray(Image.open(tmp_path / "auto" / "c_mask.png")))
+    a = np.zeros((48, 64, 4), np.uint8)  # one stroke, of a colour the automatic masks do not use
+    a[20:28, 30:33] = [*PALETTE[4], 255]
+    Image.fromarray(a, "RGBA").save(tmp_path / "cs.png")
+    out = tmp_path / "o.png"
+    code, err = _run(
+        capsys, [*argv, "-o", out, "--content-mask", tmp_path / "cs.png", "--save-masks", tmp_path / "f"]
+    )
+    assert code == 0, err
+    fixed = labels_from_colors(np.asarray(Image.open(tmp_path / "f" / "c_mask.png")))
+    assert (fixed[20:28, 30:33] == 4).all() and 4 not in auto  # the stroke's colour, where it was painted
+    yy, xx = np.mgrid[0:48, 0:64]
+    far = np.hypot(yy - 24, xx - 31) > StrokeSettings().reach * 64 + 4
+    np.testing.assert_array_equal(fixed[far], auto[far])  # beyond its reach: the automatic masks
+    style = labels_from_colors(np.asarray(Image.open(tmp_path / "f" / "s_mask.png")))
+    np.testing.assert_array_equal(
+        style, labels_from_colors(np.asarray(Image.open(tmp_path / "auto" / "s_mask.png")))
+    )
     assert out.is_file()
 
 

@@ -7,7 +7,16 @@ from PIL import Image
 import dpst
 from dpst import io
 from dpst.ops.palette import PALETTE, UNLABELLED
-from dpst.segment.strokes import StrokeSettings, complete_labels, complete_pair, cross_priors, random_walker
+from dpst.segment.strokes import (
+    StrokeSettings,
+    complete_labels,
+    complete_pair,
+    correct_labels,
+    cross_priors,
+    random_walker,
+)
+
+RED = 4  # palette index of red
 
 
 def two_halves(h: int = 60, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -146,6 +155,7 @@ def test_cross_priors_label_a_cell_by_the_other_photos_strokes():
     is given label 3 by the cross prior, though the style's own strokes put it nearer label 2."""
     rng = np.random.default_rng(0)
     a, b, c = np.array([0.0, 0.0]), np.array([5.0, 0.0]), np.array([12.0, 0.0])
+
     def near(p, n):
         return p + 0.1 * rng.standard_normal((n, 2))
 
@@ -197,3 +207,70 @@ def test_prepare_completes_strokes_on_both_photos_together(tmp_path):
     np.testing.assert_array_equal(pair.content_labels, want[0])
     np.testing.assert_array_equal(pair.style_labels, want[1])
     assert pair.ids == [0, 4]
+
+
+def test_a_corrective_stroke_frees_only_the_region_under_it_within_its_reach():
+    photo, truth = two_halves(h=60, w=100)
+    base = truth.copy()
+    base[:, 35:45] = 1  # a strip of the left half wrongly labelled 1, near the edge
+    strokes = np.full(truth.shape, UNLABELLED, np.int64)
+    strokes[25:35, 38] = 0  # a stroke of the right label on the wrong strip
+    fixed = correct_labels(photo, base, strokes, s=StrokeSettings(reach=0.2))  # 20 px
+    near = np.abs(np.arange(100) - 38) <= 15
+    assert (base[:, near] == truth[:, near]).mean() < 0.7
+    assert (fixed[:, near] == truth[:, near]).mean() > 0.9  # corrected up to the photo's wavy edge
+    far = np.abs(np.arange(100) - 38) > 25
+    np.testing.assert_array_equal(fixed[:, far], base[:, far])  # beyond its reach: the base kept
+
+
+def test_a_stroke_that_agrees_with_the_base_or_no_stroke_changes_nothing():
+    photo, truth = two_halves()
+    base = truth.copy()
+    base[:, :4] = 1  # a wrong column the stroke below does not touch
+    strokes = np.full(truth.shape, UNLABELLED, np.int64)
+    strokes[20:30, 60:62] = 1  # on the right half, labelled 1 already
+    np.testing.assert_array_equal(correct_labels(photo, base, strokes), base)
+    np.testing.assert_array_equal(correct_labels(photo, base, np.full(truth.shape, UNLABELLED)), base)
+
+
+def test_a_new_colour_on_a_corrected_mask_and_the_base_at_another_size():
+    photo, truth = two_halves()
+    base = np.zeros((30, 40), np.int64)  # half size: resized nearest to the photo's
+    strokes = np.full(truth.shape, UNLABELLED, np.int64)
+    strokes[26:34, 60:62] = RED  # a new colour on the right half
+    fixed = correct_labels(photo, base, strokes, shape=(60, 80), s=StrokeSettings(reach=0.3))
+    assert fixed.shape == (60, 80)
+    assert (fixed == RED).sum() > 4 * (strokes == RED).sum()  # spreads over what looks like it
+    assert ((fixed == RED) & (truth == 0)).sum() <= 2  # but not across the edge
+
+
+def test_complete_masks_corrects_a_base_mask(tmp_path):
+    photo, truth = two_halves()
+    base = truth.copy()
+    base[:, 30:40] = 1
+    strokes = np.full(truth.shape, UNLABELLED, np.int64)
+    strokes[25:35, 34] = 0
+    out = dpst.complete_masks(photo, strokes, base=Image.fromarray(PALETTE[base].astype(np.uint8)))
+    want = correct_labels(photo, base, strokes)
+    np.testing.assert_array_equal(np.asarray(out), PALETTE[want].astype(np.uint8))
+
+
+def test_prepare_corrects_automatic_masks_with_strokes_given_for_one_photo():
+    from dpst.api import prepare
+
+    photo, truth = two_halves()
+    other, truth2 = two_halves(seed=1)
+    wrong = truth.copy()
+    wrong[:, 30:40] = 1
+
+    def segment(c, s, shapes):  # stands in for the automatic masks, at the shapes asked for
+        assert [tuple(sh) for sh in shapes] == [(60, 80), (60, 80)]
+        return wrong, truth2
+
+    strokes = np.full(truth.shape, UNLABELLED, np.int64)
+    strokes[25:35, 34] = 0
+    pair = prepare(photo, other, rgba_strokes(strokes), None, size=80, segment=segment)
+    np.testing.assert_array_equal(pair.content_labels, correct_labels(photo, wrong, strokes))
+    np.testing.assert_array_equal(pair.style_labels, truth2)  # no strokes: the automatic mask
+    with pytest.raises(ValueError, match="give both masks"):
+        prepare(photo, other, rgba_strokes(strokes), None, size=80)  # strokes alone, no automatic masks

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from dpst.ops.palette import PALETTE, UNLABELLED
-from dpst.web.masks import brush_colours, corrected, overlay, read_mask, seed_labels, strokes_from_layers
+from dpst.segment import correct_labels
+from dpst.web.masks import brush_colours, corrected, overlay, read_mask, strokes_from_layers
 from tests.segment.test_strokes import two_halves
 
 RED = 4  # palette index of red
@@ -28,12 +29,14 @@ def test_strokes_from_an_rgba_layer_at_another_size():
     assert (strokes_from_layers([layer, later], (30, 40))[10, 5:10] == 1).all()  # the top layer wins
 
 
-def test_a_stroke_redraws_the_mask_only_within_its_reach():
-    base = np.zeros((50, 100), np.int64)
-    strokes = np.full(base.shape, UNLABELLED)
-    strokes[25, 50] = RED
-    seeds = seed_labels(base, strokes, reach=0.1)  # 10 px
-    assert seeds[25, 50] == RED and seeds[25, 45] == UNLABELLED and seeds[25, 65] == 0 and seeds[0, 0] == 0
+def test_the_page_corrects_as_the_library_does():
+    photo, truth = two_halves()
+    base = np.roll(truth, -10, axis=1)
+    strokes = np.full(truth.shape, UNLABELLED)
+    strokes[20:40, 30] = 0
+    want = correct_labels(photo, base, strokes)
+    np.testing.assert_array_equal(corrected(photo, base, strokes), want)
+    assert (want != base).any()
 
 
 def test_a_stroke_moves_a_wrong_border_to_the_photos_edge():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .auto import SegmentSettings, auto_labels, joint_cells
 from .correspond import CorrespondSettings, correspond_labels
-from .strokes import StrokeSettings, complete_labels, complete_pair
+from .strokes import StrokeSettings, complete_labels, complete_pair, correct_labels
 
 __all__ = [
     "CorrespondSettings",
@@ -17,6 +17,7 @@ __all__ = [
     "auto_labels",
     "complete_labels",
     "complete_pair",
+    "correct_labels",
     "correspond_labels",
     "joint_cells",
 ]

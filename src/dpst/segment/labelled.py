@@ -12,7 +12,7 @@ from ..config import Config
 from ..neural.pair import Pair
 from ..ops.palette import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
 from .choose import Segmenter
-from .strokes import complete_labels, complete_pair
+from .strokes import complete_labels, complete_pair, correct_labels
 
 
 def pair_labels(
@@ -40,14 +40,54 @@ def pair_labels(
 def photo_labels(
     content: np.ndarray, style: np.ndarray, content_mask, style_mask, segment: Segmenter | None, net=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Label maps of both photos at their own sizes: of the given masks (strokes completed, see
+    """Label maps of both photos at their own sizes (see :func:`labels_at`)."""
+    return labels_at(
+        content, style, content_mask, style_mask, segment, (content.shape[:2], style.shape[:2]), net
+    )
+
+
+def labels_at(
+    content: np.ndarray,
+    style: np.ndarray,
+    content_mask,
+    style_mask,
+    segment: Segmenter | None,
+    shapes,
+    net=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label maps of both photos at ``shapes``.  With automatic masks (``segment``) and strokes given
+    for one photo or both, the strokes *correct* the automatic masks
+    (:func:`dpst.segment.correct_labels`); else the given masks (strokes completed from scratch, see
     :func:`pair_labels`), else found by ``segment``, else each photo one region (label 0)."""
-    shapes = (content.shape[:2], style.shape[:2])
+    given = (content_mask, style_mask)
+    if segment is not None and any(m is not None for m in given):
+        strokes = [None if m is None else io.load_strokes(m, what) for m, what in zip(given, _WHATS)]
+        if all(st is not None or m is None for st, m in zip(strokes, given)):
+            base = segment(content, style, shapes)
+            return tuple(  # type: ignore[return-value]
+                b if st is None else correct_labels(photo, b, st, shape)
+                for photo, b, st, shape in zip((content, style), base, strokes, shapes)
+            )
+    if (content_mask is None) != (style_mask is None):
+        raise ValueError(
+            "give both masks (--content-mask and --style-mask) or neither; strokes alone correct the "
+            "automatic masks, which --masks none turns off"
+        )
     if content_mask is not None:
         return pair_labels(content_mask, style_mask, content, style, shapes, net)
     if segment is None:
         return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
     return segment(content, style, shapes)
+
+
+def given_masks(content_mask, style_mask) -> bool:
+    """Do the given masks stand on their own (no automatic masks needed)?  Not when there are none,
+    nor when all given are strokes: strokes correct the automatic masks."""
+    given = [(m, what) for m, what in zip((content_mask, style_mask), _WHATS) if m is not None]
+    return bool(given) and any(io.load_strokes(m, what) is None for m, what in given)
+
+
+_WHATS = ("content mask", "style mask")
 
 
 def prepare(
@@ -62,10 +102,9 @@ def prepare(
     """Load and resize a pair and its masks; decide which labels take part.
 
     Without masks, ``segment(content_full, style_full, (content_shape, style_shape))`` (when given)
-    returns matched label maps at the working sizes (see :func:`dpst.segment.auto_labels`).  With
-    ``net``, strokes on both photos are completed together (:func:`pair_labels`)."""
-    if (content_mask is None) != (style_mask is None):
-        raise ValueError("give both masks (--content-mask and --style-mask) or neither")
+    returns matched label maps at the working sizes (see :func:`dpst.segment.auto_labels`); strokes
+    given with it correct them (:func:`labels_at`).  Without ``segment``, strokes on both photos are
+    completed together when ``net`` is given (:func:`pair_labels`)."""
     if size < 32:
         raise ValueError(f"--size {size}: too small; use at least 32")
     c_full = io.load_image(content, "content")
@@ -74,16 +113,15 @@ def prepare(
     size = min(size, max(c_full.shape[:2]))
     c = io.resize_long_side(c_full, size)
     s = io.resize_long_side(s_full, size)
-    if content_mask is None and segment is None:
+    if content_mask is None and style_mask is None and segment is None:
         return Pair(
             c_full, s_full, c, s, np.zeros(c.shape[:2], np.int64), np.zeros(s.shape[:2], np.int64), [0]
         )
-    if content_mask is None:
-        c_lab, s_lab = segment(c_full, s_full, (c.shape[:2], s.shape[:2]))
-    else:
-        c_lab, s_lab = pair_labels(content_mask, style_mask, c_full, s_full, (c.shape[:2], s.shape[:2]), net)
+    c_lab, s_lab = labels_at(
+        c_full, s_full, content_mask, style_mask, segment, (c.shape[:2], s.shape[:2]), net
+    )
     ids, missing = match_labels(c_lab, s_lab)
-    if missing and content_mask is not None:
+    if missing and content_mask is not None and segment is None:
         names = ", ".join(PALETTE_NAMES[k] for k in missing)
         warnings.warn(f"content-mask regions absent from the style mask get no style: {names}", stacklevel=3)
     if not ids:

@@ -27,6 +27,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 from scipy.ndimage import uniform_filter
 
 from .. import io
@@ -79,6 +80,19 @@ class StrokeSettings:
         0.04, "guided-filter radius at full size, as a share of the long side (docs/masks.md)", min=0
     )
     refine_eps: float = setting(1e-3, "regularisation of that guided filter", above=0)
+    reach: float = setting(
+        0.1,
+        "a corrective stroke redraws its region's pixels within this share of the long side of it "
+        "(:func:`correct_labels`)",
+        above=0,
+    )
+    alike: float = setting(
+        0.0,
+        "of those, only pixels at least this likely to look like the stroke rather than the rest of "
+        "their region (0: all)",
+        min=0,
+        max=1,
+    )
     refine_scale: int = setting(
         2,
         "the refinement's window fits on a copy this many times smaller (the fast guided filter), "
@@ -237,6 +251,66 @@ def complete_labels(
     keep = painted != UNLABELLED
     labels[keep] = painted[keep]
     return labels.astype(np.int64)
+
+
+def correct_labels(
+    photo: np.ndarray,
+    base: np.ndarray,
+    strokes: np.ndarray,
+    shape: tuple[int, int] | None = None,
+    s: StrokeSettings = StrokeSettings(),
+) -> np.ndarray:
+    """``base`` labels (automatic masks, say) corrected by ``strokes``: a stroke painted over a region
+    of another label frees the pixels of *that* label within ``s.reach`` × the long side of it, which
+    the completion (:func:`complete_labels`) then gives to the stroke's label or back to theirs along
+    the photo's edges and by what they look like; every other pixel keeps its ``base`` label.  A
+    stroke that agrees with ``base`` changes nothing.  photo (H, W, 3); base and strokes: (h, w) int
+    label maps of any size (``UNLABELLED`` = not painted).  Returns (H, W) int64, or at ``shape``."""
+    shape = tuple(shape) if shape is not None else photo.shape[:2]
+    base = resize_labels(np.asarray(base, np.int64), *shape)
+    painted = _grow_strokes(np.asarray(strokes, np.int64), shape)
+    if not (painted != UNLABELLED).any():
+        return base
+    reach = s.reach * max(shape)
+    free = np.zeros(shape, bool)
+    parts, n = ndimage.label(painted != UNLABELLED)
+    feats = None
+    for j in range(1, n + 1):
+        part = parts == j
+        k = int(np.bincount(painted[part]).argmax())
+        under = np.setdiff1d(np.unique(base[part]), [k])
+        if under.size == 0:
+            continue
+        near = (ndimage.distance_transform_edt(~part) <= reach) & np.isin(base, under)
+        if s.alike > 0:  # of those, only the pixels that look more like the stroke than their region
+            if feats is None:
+                guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
+                feats = pixel_features(srgb_to_lab(guide.astype(np.float64)), s)
+            near &= _alike(feats, part, np.isin(base, under) & ~near, s) > s.alike
+        free |= near
+    seeds = np.where(free, UNLABELLED, base)
+    seeds[painted != UNLABELLED] = painted[painted != UNLABELLED]
+    if not free.any() or len(painted_ids(seeds)) < 2:
+        return seeds
+    return complete_labels(photo, seeds, shape, s)
+
+
+def _alike(feats: np.ndarray, stroke: np.ndarray, region: np.ndarray, s: StrokeSettings) -> np.ndarray:
+    """(H, W) probability that each pixel looks like the ``stroke``'s pixels rather than the
+    ``region``'s (:func:`appearance_prior` over the two); 1 everywhere when ``region`` is empty."""
+    if not region.any():
+        return np.ones(stroke.shape)
+    seeds = np.full(stroke.shape, UNLABELLED, np.int64)
+    seeds[region] = 1
+    seeds[stroke] = 0
+    return appearance_prior(feats, seeds, [0, 1], s)[0]
+
+
+def _grow_strokes(strokes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Strokes at ``shape``: reduced keeping thin strokes (:func:`_shrink_strokes`), or enlarged nearest."""
+    if strokes.shape[0] >= shape[0] and strokes.shape[1] >= shape[1]:
+        return _shrink_strokes(strokes, shape)
+    return resize_labels(strokes, *shape)
 
 
 def painted_ids(strokes: np.ndarray) -> list[int]:

@@ -1,10 +1,11 @@
 """Masks in the page: corrective strokes on an automatic (or uploaded) mask, and translucent overlays.
 
-A stroke corrects the mask around it: within :data:`REACH` of the photo's long side of a stroke the
-mask is redrawn by the completion (:func:`dpst.complete_masks`, a random walker along the photo's
-edges), seeded by the strokes and by the mask beyond that reach; the rest keeps its label.  A stroke
-of a new colour on the sky makes the sky around it that colour, up to the sky's edges; a stroke
-along a wrong border moves the border to the photo's nearest strong edge.
+A stroke corrects the mask around it, as ``dpst --content-mask STROKES`` and :func:`dpst.complete_masks`
+do (:func:`dpst.segment.correct_labels`): the pixels of the region it is painted over, within
+``StrokeSettings.reach`` of the photo's long side of it, are redrawn by the completion (a random walker
+along the photo's edges), seeded by the strokes and by the mask beyond; the rest keeps its label.  A
+stroke of a new colour on the sky makes the sky around it that colour, up to the sky's edges; a
+stroke along a wrong border moves the border to the photo's nearest strong edge.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from ..ops.palette import (
 
 OVERLAY_ALPHA = 0.45  # share of the mask colour in an overlay
 DISPLAY = 1024  # long side (px) of the photos and overlays shown for painting
-REACH = 0.1  # how far from a stroke the mask is redrawn, as a share of the photo's long side
 _MASK_CACHE = 8  # photo pairs whose automatic masks are kept (a re-upload costs nothing)
 
 
@@ -105,25 +105,14 @@ def strokes_from_layers(layers: list[np.ndarray], shape: tuple[int, int]) -> np.
     return out
 
 
-def seed_labels(base: np.ndarray, strokes: np.ndarray, reach: float = REACH) -> np.ndarray:
-    """Seeds (H, W) for completing ``base`` corrected by ``strokes`` (both (H, W) int, -1 = none):
-    the strokes, unlabelled pixels within ``reach`` × the long side of a stroke, and ``base``
-    elsewhere (see the module's docstring)."""
-    painted = strokes != UNLABELLED
-    near = ndimage.distance_transform_edt(~painted) <= reach * max(base.shape)
-    seeds = np.where(near, UNLABELLED, base)
-    seeds[painted] = strokes[painted]
-    return seeds.astype(np.int64)
-
-
 def corrected(rgb: np.ndarray, base: np.ndarray | None, strokes: np.ndarray | None) -> np.ndarray:
     """The mask a run uses, (H, W) int labels: ``base`` (automatic or uploaded; None = one region)
-    corrected by ``strokes`` (None = none), completed along the photo's edges."""
+    corrected by ``strokes`` (None = none) as the CLI and the API correct them
+    (:func:`dpst.complete_masks` with ``base``), or completed from scratch without ``base``."""
     h, w = rgb.shape[:2]
     if strokes is None:
         return base if base is not None else np.zeros((h, w), np.int64)
-    seeds = strokes if base is None else seed_labels(base, strokes)
-    return labels_from_colors(np.asarray(complete_masks(rgb, seeds)))
+    return labels_from_colors(np.asarray(complete_masks(rgb, strokes, base=base)))
 
 
 def mask_image(labels: np.ndarray) -> Image.Image:
