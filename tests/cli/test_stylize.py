@@ -250,9 +250,10 @@ def test_strokes_correct_the_automatic_masks_and_save_masks_writes_them(
     far = np.hypot(yy - 24, xx - 31) > StrokeSettings().reach * 64 + 4
     np.testing.assert_array_equal(fixed[far], auto[far])  # beyond its reach: the automatic masks
     style = labels_from_colors(np.asarray(Image.open(tmp_path / "f" / "s_mask.png")))
-    np.testing.assert_array_equal(
-        style, labels_from_colors(np.asarray(Image.open(tmp_path / "auto" / "s_mask.png")))
-    )
+    auto_style = labels_from_colors(np.asarray(Image.open(tmp_path / "auto" / "s_mask.png")))
+    # the style has no strokes: it keeps its automatic labels, except where the content's stroke was
+    # carried to it by the correspondences (in the stroke's colour)
+    assert ((style == auto_style) | (style == 4)).all()
     assert out.is_file()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .auto import SegmentSettings, auto_labels, joint_cells
 from .correspond import CorrespondSettings, correspond_labels
-from .strokes import StrokeSettings, complete_labels, complete_pair, correct_labels
+from .strokes import StrokeSettings, complete_labels, complete_pair, correct_labels, correct_pair
 
 __all__ = [
     "CorrespondSettings",
@@ -18,6 +18,7 @@ __all__ = [
     "complete_labels",
     "complete_pair",
     "correct_labels",
+    "correct_pair",
     "correspond_labels",
     "joint_cells",
 ]

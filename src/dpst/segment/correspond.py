@@ -248,3 +248,42 @@ def correspond_labels(
         photo = rgb if rgb.shape[:2] == tuple(shape) else io.resize(rgb, *shape)
         out.append(refine_labels(part.reshape(k, *grid), photo, s.refine_radius))
     return out[0], out[1]
+
+
+def carried_strokes(
+    net,
+    photos: tuple[np.ndarray, np.ndarray],
+    strokes: tuple[np.ndarray, np.ndarray],
+    s: CorrespondSettings = CorrespondSettings(),
+    k: int = 1,
+    dot: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each photo's strokes carried to the other by the correspondences: every cell of a photo under
+    a stroke of label ``l`` marks its mutually nearest cell (``k`` each way) of the other photo with a
+    dot of ``l`` (``dot`` × the long side in radius), where that photo has no stroke of its own.  A
+    region painted in one photo is thus seeded in the other where it corresponds.  photos: (H, W, 3)
+    each; strokes: (H, W) int label maps of the same sizes (``UNLABELLED`` = not painted).  Returns
+    per photo an (H, W) map of the carried dots (``UNLABELLED`` elsewhere)."""
+    from ..ops.palette import UNLABELLED
+    from .strokes import _shrink_strokes
+
+    cells = [_cells(net, p, s) for p in photos]
+    i, j, _ = mutual_matches(cells[0][0], cells[1][0], k)
+    out = [np.full(p.shape[:2], UNLABELLED, np.int64) for p in photos]
+    for src, dst, a, b in ((0, 1, i, j), (1, 0, j, i)):
+        painted = _shrink_strokes(np.asarray(strokes[src]), cells[src][2]).ravel()
+        hit = painted[a] != UNLABELLED
+        if not hit.any():
+            continue
+        gh, gw = cells[dst][2]
+        h, w = photos[dst].shape[:2]
+        marked = np.full(gh * gw, UNLABELLED, np.int64)
+        marked[b[hit]] = painted[a][hit]
+        # each pixel's cell, and its distance to that cell's centre: a dot at every marked cell
+        ys, xs = (np.arange(h) * gh // h).clip(0, gh - 1), (np.arange(w) * gw // w).clip(0, gw - 1)
+        dy = (np.arange(h) + 0.5) - (ys + 0.5) * h / gh
+        dx = (np.arange(w) + 0.5) - (xs + 0.5) * w / gw
+        near = dy[:, None] ** 2 + dx[None, :] ** 2 <= max(1.0, dot * max(h, w)) ** 2
+        dots = np.where(near, marked[ys[:, None] * gw + xs[None, :]], UNLABELLED)
+        out[dst] = np.where(np.asarray(strokes[dst]) != UNLABELLED, UNLABELLED, dots)
+    return out[0], out[1]

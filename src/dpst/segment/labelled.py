@@ -12,7 +12,7 @@ from ..config import Config
 from ..neural.pair import Pair
 from ..ops.palette import PALETTE_NAMES, labels_from_colors, match_labels, resize_labels
 from .choose import Segmenter
-from .strokes import complete_labels, complete_pair, correct_labels
+from .strokes import complete_labels, complete_pair, correct_pair
 
 
 def pair_labels(
@@ -64,10 +64,7 @@ def labels_at(
         strokes = [None if m is None else io.load_strokes(m, what) for m, what in zip(given, _WHATS)]
         if all(st is not None or m is None for st, m in zip(strokes, given)):
             base = segment(content, style, shapes)
-            return tuple(  # type: ignore[return-value]
-                b if st is None else correct_labels(photo, b, st, shape)
-                for photo, b, st, shape in zip((content, style), base, strokes, shapes)
-            )
+            return correct_pair(net, (content, style), base, (strokes[0], strokes[1]), shapes)
     if (content_mask is None) != (style_mask is None):
         raise ValueError(
             "give both masks (--content-mask and --style-mask) or neither; strokes alone correct the "

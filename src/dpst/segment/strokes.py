@@ -86,12 +86,8 @@ class StrokeSettings:
         "(:func:`correct_labels`)",
         above=0,
     )
-    alike: float = setting(
-        0.0,
-        "of those, only pixels at least this likely to look like the stroke rather than the rest of "
-        "their region (0: all)",
-        min=0,
-        max=1,
+    carry: bool = setting(
+        True, "a corrective stroke on one photo also seeds the other where the photos correspond"
     )
     refine_scale: int = setting(
         2,
@@ -273,21 +269,12 @@ def correct_labels(
         return base
     reach = s.reach * max(shape)
     free = np.zeros(shape, bool)
-    parts, n = ndimage.label(painted != UNLABELLED)
-    feats = None
-    for j in range(1, n + 1):
-        part = parts == j
-        k = int(np.bincount(painted[part]).argmax())
-        under = np.setdiff1d(np.unique(base[part]), [k])
-        if under.size == 0:
-            continue
-        near = (ndimage.distance_transform_edt(~part) <= reach) & np.isin(base, under)
-        if s.alike > 0:  # of those, only the pixels that look more like the stroke than their region
-            if feats is None:
-                guide = photo if photo.shape[:2] == shape else io.resize(photo, *shape)
-                feats = pixel_features(srgb_to_lab(guide.astype(np.float64)), s)
-            near &= _alike(feats, part, np.isin(base, under) & ~near, s) > s.alike
-        free |= near
+    for k in painted_ids(painted):
+        for under in np.unique(base[painted == k]):
+            if under == k:
+                continue
+            on = (painted == k) & (base == under)  # strokes of k painted over the region ``under``
+            free |= (ndimage.distance_transform_edt(~on) <= reach) & (base == under)
     seeds = np.where(free, UNLABELLED, base)
     seeds[painted != UNLABELLED] = painted[painted != UNLABELLED]
     if not free.any() or len(painted_ids(seeds)) < 2:
@@ -295,15 +282,34 @@ def correct_labels(
     return complete_labels(photo, seeds, shape, s)
 
 
-def _alike(feats: np.ndarray, stroke: np.ndarray, region: np.ndarray, s: StrokeSettings) -> np.ndarray:
-    """(H, W) probability that each pixel looks like the ``stroke``'s pixels rather than the
-    ``region``'s (:func:`appearance_prior` over the two); 1 everywhere when ``region`` is empty."""
-    if not region.any():
-        return np.ones(stroke.shape)
-    seeds = np.full(stroke.shape, UNLABELLED, np.int64)
-    seeds[region] = 1
-    seeds[stroke] = 0
-    return appearance_prior(feats, seeds, [0, 1], s)[0]
+def correct_pair(
+    net,
+    photos: tuple[np.ndarray, np.ndarray],
+    base: tuple[np.ndarray, np.ndarray],
+    strokes: tuple[np.ndarray | None, np.ndarray | None],
+    shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
+    s: StrokeSettings = StrokeSettings(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both photos' ``base`` labels (the automatic masks) corrected by their ``strokes`` (None: none
+    for that photo), each as :func:`correct_labels` does.  With ``net`` (a
+    :class:`dpst.neural.vgg.VGGFeatures`) and ``s.carry``, each photo's strokes are also carried to
+    the other where the photos correspond (:func:`dpst.segment.correspond.carried_strokes`): a region
+    painted in one photo is seeded in the other, where no stroke of that photo's own lies."""
+    from .correspond import carried_strokes
+
+    shapes = shapes or (photos[0].shape[:2], photos[1].shape[:2])
+    painted = [
+        np.full(p.shape[:2], UNLABELLED, np.int64)
+        if st is None
+        else _grow_strokes(np.asarray(st, np.int64), p.shape[:2])
+        for p, st in zip(photos, strokes)
+    ]
+    if net is not None and s.carry and any((st != UNLABELLED).any() for st in painted):
+        carried = carried_strokes(net, photos, (painted[0], painted[1]))
+        painted = [np.where(st != UNLABELLED, st, c) for st, c in zip(painted, carried)]
+    return tuple(  # type: ignore[return-value]
+        correct_labels(p, b, st, shape, s) for p, b, st, shape in zip(photos, base, painted, shapes)
+    )
 
 
 def _grow_strokes(strokes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
