@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +13,15 @@ from PIL import Image
 
 from dpst.errors import WeightsError
 from dpst.neural.vgg import load_weights, random_weights
+
+# No test reaches the Hugging Face hub: downloads are refused and the cache is a fresh folder, so a scene
+# parser cached on this machine is not used either.  The tests of first-use downloads allow them again,
+# against a local stand-in hub (tests/segment/standin_hub.py).  Set before huggingface_hub is imported.
+_HF_HOME = tempfile.mkdtemp(prefix="dpst-tests-hf-")
+atexit.register(shutil.rmtree, _HF_HOME, True)
+os.environ.update({"HF_HUB_OFFLINE": "1", "HF_HOME": _HF_HOME})
+for _key in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+    os.environ.pop(_key, None)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "examples"

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from .api import Stylizer, auto_masks, complete_masks, stylize
 from .config import Config
-from .errors import MissingExtra, TooLarge, WeightsError
+from .errors import DownloadFailed, MissingExtra, TooLarge, WeightsError
 from .lut import Lut, LutSettings, fit_lut, load_lut
 from .metrics import matched_iou, score
 from .neural.lbfgs import Interrupted, Progress
 from .ops.laplacian import matting_laplacian
+from .segment.hub import Download
 
 __version__ = "0.1.0"
 __all__ = [
     "Config",
+    "Download",
+    "DownloadFailed",
     "Interrupted",
     "Lut",
     "LutSettings",

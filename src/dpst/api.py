@@ -31,10 +31,12 @@ from .report import Masks, Result, RunReport
 from .resources import check_memory, output_shape, pick_device
 from .segment import StrokeSettings, complete_labels, correct_labels
 from .segment.choose import SceneParsers, Segmenter, choose_masks
+from .segment.hub import Download, OnDownload
 from .segment.labelled import given_masks, photo_labels, prepare
 
 __all__ = [
-    "Callback", "Interrupted", "Masks", "Pair", "PhaseHook", "Progress", "Result", "RunReport", "Segmenter",
+    "Callback", "Download", "Interrupted", "Masks", "Pair", "PhaseHook", "Progress", "Result", "RunReport",
+    "Segmenter",
     "Stylizer", "auto_masks", "balanced_lambda", "complete_masks", "finish_score", "initial_image",
     "photorealism_term", "pick_device", "prepare", "stylize",
 ]  # fmt: skip
@@ -45,15 +47,18 @@ class Stylizer:
     Stylizer but the style's Gram matrices and loaded scene parsers (caches), so one Stylizer may make
     masks in one thread while it runs in another."""
 
-    def __init__(self, config: Config = Config(), weights: dict | None = None) -> None:
+    def __init__(
+        self, config: Config = Config(), weights: dict | None = None, *, on_download: OnDownload | None = None
+    ) -> None:
         """weights: a state dict in any layout :func:`dpst.neural.vgg.convert_state_dict` knows; default:
-        found by :func:`dpst.neural.vgg.load_weights` from ``config.weights``."""
+        found by :func:`dpst.neural.vgg.load_weights` from ``config.weights``.  ``on_download`` receives
+        a :class:`dpst.segment.hub.Download` as a scene parser is downloaded on first use."""
         self.config = config
         self.device = pick_device(config.device)
         sd = convert_state_dict(weights) if weights is not None else load_weights(config.weights or None)
         self.net = VGGFeatures(sd).to(self.device)
         self._objectives = Objectives(self.net, self.device)
-        self._parsers = SceneParsers(self.device)
+        self._parsers = SceneParsers(self.device, on_download)
 
     def run(
         self,

@@ -16,8 +16,9 @@ from .settings import flag_name as _flag_name
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
-# SegFormer-B0 fine-tuned on ADE20K (docs/masks.md: why B0, its licence and size)
-DEFAULT_SEGMENTER = "nvidia/segformer-b0-finetuned-ade-512-512"
+# UperNet with a ConvNeXt-T backbone fine-tuned on ADE20K, MIT licence (docs/masks.md: why it, its size,
+# the other candidates; dpst.segment.parsers.PARSERS lists them)
+DEFAULT_SEGMENTER = "openmmlab/upernet-convnext-tiny"
 
 
 # The groups of ``dpst --help``, in order: what most runs touch, then the rest stage by stage.
@@ -152,8 +153,8 @@ class Config:
     carry_eps: float = setting(1e-4, "regularisation of the final local affine carry", above=0, group=FINISH)
     masks: str = setting(
         "auto",
-        "without mask files: auto (the scene parser when dpst[semantic] is installed and its weights are "
-        "cached, else correspond), semantic (the scene parser; downloads its weights once), correspond "
+        "without mask files: auto (the scene parser when dpst[semantic] is installed, its weights "
+        "downloaded once; offline, correspond), semantic (the scene parser, or an error), correspond "
         "(regions matched by what the photos show: deep-feature correspondences, no download), "
         "unsupervised (the earlier joint clustering), or none (the whole photos as one region)",
         choices=("auto", "semantic", "correspond", "unsupervised", "none"),
@@ -161,7 +162,14 @@ class Config:
     )
     segmenter: str = setting(
         DEFAULT_SEGMENTER,
-        "scene parser of --masks semantic/auto: a Hugging Face SegFormer id or a folder",
+        "scene parser of --masks semantic/auto: a Hugging Face id of an ADE20K semantic-segmentation "
+        "checkpoint (UperNet, SegFormer, BEiT; 'dpst models' lists them) or a local folder",
+        group=RUNTIME,
+    )
+    offline: bool = setting(
+        False,
+        "never download: without a cached scene parser, --masks auto uses the correspondence masks (as "
+        "HF_HUB_OFFLINE=1 does)",
         group=RUNTIME,
     )
     polish: int = setting(

@@ -26,3 +26,13 @@ class MissingExtra(ImportError):
 
 class TooLarge(ValueError):
     """The run would not fit in this machine's memory; the message says which --output-size would."""
+
+
+class DownloadFailed(ValueError):
+    """Something dpst fetches on first use (a scene parser) could not be had: offline, no network, not
+    on the hub.  The message is ``what`` then ``reason`` (``the scene parser X`` ``could not be
+    downloaded (no network)``), then ``hint``, what to do."""
+
+    def __init__(self, what: str, reason: str, hint: str = "") -> None:
+        super().__init__(f"{what} {reason}" + (f"; {hint}" if hint else ""))
+        self.what, self.reason = what, reason

@@ -8,6 +8,7 @@
     dpst demo -o OUT                                                         (:mod:`.demo`)
     dpst serve [--host H] [--port P]                                         (:mod:`.serve`)
     dpst video IN STYLE -o OUT                                               (:mod:`.video`)
+    dpst models [fetch [NAME]]                                               (:mod:`.models`)
 
 Exit codes (:mod:`.common`): 0 done, 1 the run failed, 2 something to fix in the input or flags,
 130 interrupted.
@@ -50,6 +51,10 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
         from .video import run_video
 
         return run_video
+    if name == "models":
+        from .models import run_models
+
+        return run_models
     from .stylize import run_stylize
 
     return run_stylize
@@ -57,7 +62,8 @@ def _command(name: str) -> Callable[[Sequence[str]], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = argv[0] if argv and argv[0] in ("score", "batch", "demo", "serve", "lut", "apply", "video") else ""
+    commands = ("score", "batch", "demo", "serve", "lut", "apply", "video", "models")
+    name = argv[0] if argv and argv[0] in commands else ""
     warnings.showwarning = show_warning
     return run_guarded(lambda a: _command(name)(a), argv[1:] if name else argv, prog="dpst")
 

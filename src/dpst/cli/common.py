@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..api import Stylizer
     from ..neural.lbfgs import Progress
     from ..report import Result
+    from ..segment.hub import Download
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -213,6 +214,30 @@ class ProgressBar:
 
     def close(self) -> None:
         if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class DownloadBar:
+    """Turns the library's Download reports (a scene parser fetched on first use) into its size line
+    and a byte progress bar on stderr; nothing with ``quiet``."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet, self.bar = quiet, None
+
+    def __call__(self, d: Download) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            print(f"dpst: {d.line()}", file=sys.stderr, flush=True)
+            self.bar = tqdm(
+                total=d.total or None, unit="B", unit_scale=True, desc="scene parser", dynamic_ncols=True,
+                file=sys.stderr,
+            )  # fmt: skip
+        self.bar.update(d.done - self.bar.n)
+        if d.finished:
             self.bar.close()
             self.bar = None
 

@@ -20,6 +20,7 @@ from ..neural.lbfgs import Interrupted
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
+    DownloadBar,
     ProgressBar,
     add_config_arguments,
     add_lut_arguments,
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dpst",
         description="Deep Photo Style Transfer: repaint CONTENT in the look of STYLE, "
         "keeping it a photograph. Other commands: 'dpst score -h', 'dpst batch -h', 'dpst demo -h', "
-        "'dpst lut -h', 'dpst apply -h', 'dpst video -h', 'dpst serve -h'.",
+        "'dpst lut -h', 'dpst apply -h', 'dpst video -h', 'dpst serve -h', 'dpst models -h'.",
     )
     add_pair_arguments(
         p,
@@ -77,7 +78,7 @@ def run_stylize(argv: Sequence[str]) -> int:
     lut_settings = lut_settings_from_args(args)
     config = config_from_args(args)
     content = io.read_photo(args.content, "content")  # read once: its pixels, profile and metadata
-    stylizer = Stylizer(config)
+    stylizer = Stylizer(config, on_download=DownloadBar(args.quiet))
     if args.save_masks:
         args.content_mask, args.style_mask = save_masks(args, stylizer)
     try:

@@ -1,6 +1,6 @@
 """Choosing the masks of a run: given ones, or automatic ones as ``--masks`` asks (the scene parser,
-the correspondence masks, the earlier unsupervised clustering, or none), with the line that says
-which were used."""
+fetched on first use; the correspondence masks, also where no parser can be had; the earlier
+unsupervised clustering; or none), with the line that says which were used."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import numpy as np
 import torch
 
 from ..config import Config
-from . import semantic
+from ..errors import DownloadFailed
+from . import hub, semantic
+from . import parsers as catalogue
 from .auto import SegmentSettings, auto_labels
 from .correspond import CorrespondSettings, correspond_labels
 
@@ -20,17 +22,31 @@ Segmenter = Callable[[np.ndarray, np.ndarray, tuple], tuple[np.ndarray, np.ndarr
 
 
 class SceneParsers:
-    """Scene parsers loaded once each, by name, on one device (safe to share between threads)."""
+    """Scene parsers loaded once each, by name, on one device (safe to share between threads); a parser
+    that could not be downloaded is not tried again.  ``on_download`` receives the reports of a
+    download (:class:`dpst.segment.hub.Download`)."""
 
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
+    def __init__(self, device: torch.device, on_download: hub.OnDownload | None = None) -> None:
+        self.device, self.on_download = device, on_download
         self._loaded: dict[str, semantic.SceneParser] = {}
+        self._failed: dict[tuple[str, str], DownloadFailed] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str, download: bool) -> semantic.SceneParser:
+    def get(self, name: str, offline: str = "") -> semantic.SceneParser:
+        """The parser ``name`` (:func:`dpst.segment.semantic.load_parser`), downloaded if need be unless
+        ``offline`` says why not (:func:`dpst.segment.hub.offline_reason`)."""
         with self._lock:
             if name not in self._loaded:
-                self._loaded[name] = semantic.load_parser(name, self.device, download=download)
+                if (name, offline) in self._failed:
+                    raise self._failed[name, offline]
+                try:
+                    licence = catalogue.licence(name)
+                    self._loaded[name] = semantic.load_parser(
+                        name, self.device, offline=offline, licence=licence, on_download=self.on_download
+                    )
+                except DownloadFailed as exc:
+                    self._failed[name, offline] = exc
+                    raise
             return self._loaded[name]
 
 
@@ -39,22 +55,28 @@ def choose_masks(
 ) -> tuple[Segmenter | None, str]:
     """The segmenter of a run, and a line saying which masks it uses.  ``given``: the user's masks
     (no segmenter).  Else ``cfg.masks``: ``semantic`` (the scene parser ``cfg.segmenter``, downloaded
-    if need be); ``auto``, the scene parser when it is installed and cached (no network asked), else
-    the correspondence masks (:mod:`dpst.segment.correspond`, with ``net``, a
-    :class:`dpst.neural.vgg.VGGFeatures`); ``correspond``; ``unsupervised``, the earlier joint
-    clustering (:mod:`dpst.segment.auto`); or ``none`` (no segmenter)."""
+    if need be, or an error); ``auto``, the same when the ``semantic`` extra is installed, else (or
+    offline, or when the download fails) the correspondence masks (:mod:`dpst.segment.correspond`, with
+    ``net``, a :class:`dpst.neural.vgg.VGGFeatures`); ``correspond``; ``unsupervised``, the earlier
+    joint clustering (:mod:`dpst.segment.auto`); or ``none`` (no segmenter).  The line names the
+    parser and its licence, or why none was used."""
     if given:
         return None, "given"
     if cfg.masks == "none":
         return None, "none (each photo one region)"
     if cfg.masks in ("auto", "semantic"):
-        usable = semantic.available() and semantic.is_cached(cfg.segmenter)
-        if cfg.masks == "semantic" or usable:
-            parser = parsers.get(cfg.segmenter, download=cfg.masks == "semantic")
-            return (lambda c, s, shapes: semantic.semantic_labels(parser, c, s, shapes)), (
-                f"semantic (scene parser {cfg.segmenter})"
-            )
-        why = f"{cfg.segmenter} not cached" if semantic.available() else "pip install 'dpst[semantic]'"
+        if cfg.masks == "semantic" or semantic.available():
+            try:
+                parser = parsers.get(cfg.segmenter, hub.offline_reason(cfg.offline))
+            except DownloadFailed as exc:
+                if cfg.masks == "semantic":
+                    raise
+                why = f"{cfg.segmenter} {exc.reason}"
+            else:
+                segment = lambda c, s, shapes: semantic.semantic_labels(parser, c, s, shapes)  # noqa: E731
+                return segment, catalogue.masks_line(cfg.segmenter)
+        else:
+            why = "pip install 'dpst[semantic]'"
         fallback = f"correspondences (no scene parser: {why}; docs/masks.md)"
     elif cfg.masks == "unsupervised":
         settings = SegmentSettings(seed=cfg.seed)

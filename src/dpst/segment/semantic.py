@@ -1,5 +1,7 @@
-"""Scene parsing: a pretrained SegFormer (Xie et al. 2021) fine-tuned on ADE20K, through ``transformers``
-(the optional extra ``dpst[semantic]``), its classes merged into the palette's nine groups.
+"""Scene parsing: a pretrained ADE20K semantic-segmentation network (UperNet, SegFormer, BEiT: any that
+``transformers``' ``AutoModelForSemanticSegmentation`` loads; the optional extra ``dpst[semantic]``),
+its classes merged into the palette's nine groups.  Which checkpoints, their licences and
+architectures: :mod:`dpst.segment.parsers`; fetching them: :mod:`dpst.segment.hub`.
 
 This is how the paper made its masks (a scene-parsing network on both photos, input labels limited to
 the style's).  Pure functions apart from :class:`SceneParser`, which runs the network:
@@ -11,12 +13,16 @@ the style's).  Pure functions apart from :class:`SceneParser`, which runs the ne
   the style lacks goes to its most likely shared group (the paper restricts input labels to the
   style's), never dropped.
 - :func:`semantic_labels`: both photos, with the group probabilities refined edge-aware at full size.
+- :class:`Preprocess`: the input a checkpoint expects (its ``preprocessor_config.json``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +34,9 @@ from ..config import DEFAULT_SEGMENTER
 from ..errors import MissingExtra, first_line
 from ..ops.guided import guided_filter
 from ..ops.tensor import to_tensor
+from . import hub
 
-PARSE_SIZE = 512  # long side the parser sees (the checkpoints were trained on 512 px crops)
+PARSE_SIZE = 512  # long side the parser sees unless its preprocessor_config.json says (512 px crops)
 MIN_STYLE_SHARE = 0.01  # a group covering less of the style photo is not offered to the content
 REFINE_RADIUS = 0.01  # guided-filter radius at full size, as a share of the long side
 
@@ -98,24 +105,52 @@ ADE20K_LABELS = (
     "bulletin board", "shower", "radiator", "glass", "clock", "flag",
 )  # fmt: skip
 
-# SegFormer-B0's architecture (Xie et al. 2021, table 6), for timing it here with random weights.
-B0_CONFIG = {
-    "num_channels": 3,
-    "num_encoder_blocks": 4,
-    "depths": [2, 2, 2, 2],
-    "sr_ratios": [8, 4, 2, 1],
-    "hidden_sizes": [32, 64, 160, 256],
-    "patch_sizes": [7, 3, 3, 3],
-    "strides": [4, 2, 2, 2],
-    "num_attention_heads": [1, 2, 5, 8],
-    "mlp_ratios": [4, 4, 4, 4],
-    "decoder_hidden_size": 256,
-}
-B2_CONFIG = {**B0_CONFIG, "depths": [3, 4, 6, 3], "hidden_sizes": [64, 128, 320, 512]}
-B2_CONFIG["decoder_hidden_size"] = 768
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # what UperNet and SegFormer checkpoints normalise with
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# models on a fixed grid of patches (relative position bias learnt at one size): fed a square, as their
+# own image processors do; the others see the photo's aspect kept
+FIXED_GRID = ("beit", "data2vec-vision")
 
-_MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # ImageNet statistics, as the checkpoints use
-_STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+
+@dataclass(frozen=True)
+class Preprocess:
+    """What a checkpoint's input must be: RGB in [0, 1], normalised by ``mean``/``std``, resized to a
+    long side of ``size`` (aspect kept), or to a ``size`` x ``size`` square for a fixed-grid model."""
+
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    size: int = PARSE_SIZE
+    square: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0 or self.size < 16:
+            raise ValueError(f"a scene parser's preprocessing needs 3 means, 3 stds > 0, size >= 16: {self}")
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, model_type: str = "") -> Preprocess:
+        """From a ``preprocessor_config.json``'s fields (``image_mean``, ``image_std``, ``size`` as a
+        number, ``{"height", "width"}`` or ``{"shortest_edge"}``, ``do_normalize``)."""
+        mean, std = cfg.get("image_mean", IMAGENET_MEAN), cfg.get("image_std", IMAGENET_STD)
+        if cfg.get("do_normalize", True) is False:
+            mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+        if max(mean) > 1:  # statistics of 0..255 pixels (mmsegmentation's img_norm_cfg)
+            mean, std = [m / 255 for m in mean], [s / 255 for s in std]
+        size = cfg.get("size", PARSE_SIZE)
+        if isinstance(size, Mapping):
+            size = max(size.get("height", 0), size.get("width", 0)) or size.get("shortest_edge") or PARSE_SIZE
+        return cls(tuple(map(float, mean)), tuple(map(float, std)), int(size), model_type in FIXED_GRID)
+
+    @classmethod
+    def of_folder(cls, folder: Path, model_type: str = "") -> Preprocess:
+        """The preprocessing of a checkpoint folder: its ``preprocessor_config.json``, else ImageNet
+        statistics at :data:`PARSE_SIZE`."""
+        try:
+            cfg = json.loads((Path(folder) / hub.PREPROCESSOR).read_text())
+        except FileNotFoundError:
+            cfg = {}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{folder}: unreadable {hub.PREPROCESSOR} ({first_line(exc)})") from None
+        return cls.from_config(cfg, model_type)
 
 
 def _group_of(label: str) -> int | None:
@@ -173,21 +208,36 @@ def style_groups(labels: torch.Tensor, min_share: float = MIN_STYLE_SHARE) -> li
 
 
 class SceneParser:
-    """A SegFormer semantic-segmentation model and its merge table; ``logits(rgb)`` gives group logits."""
+    """A semantic-segmentation model, its merge table and its preprocessing; ``logits(rgb)`` gives
+    group logits."""
 
-    def __init__(self, model: torch.nn.Module, id2label: Mapping[int, str], name: str = "") -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        id2label: Mapping[int, str],
+        name: str = "",
+        preprocess: Preprocess | None = None,
+    ) -> None:
         self.model = model.eval()
         self.table = group_table(id2label)
         self.name = name
+        self.preprocess = preprocess or Preprocess()
         self.device = next(model.parameters()).device
 
     @torch.no_grad()
-    def logits(self, rgb: np.ndarray, size: int = PARSE_SIZE) -> torch.Tensor:
-        """(G, h, w) group logits of an (H, W, 3) photo, computed at a long side of ``size``."""
-        small = io.resize_long_side(rgb, size)
-        x = (to_tensor(small)[0] - _MEAN) / _STD
+    def logits(self, rgb: np.ndarray, size: int = 0) -> torch.Tensor:
+        """(G, h, w) group logits of an (H, W, 3) photo, at a long side of ``size`` (default: the
+        checkpoint's own, :class:`Preprocess`)."""
+        p = self.preprocess
+        small = io.resize_long_side(rgb, size or p.size)
+        h, w = small.shape[:2]
+        fed = io.resize(small, size or p.size, size or p.size) if p.square else small
+        x = (to_tensor(fed)[0] - torch.tensor(p.mean)[:, None, None]) / torch.tensor(p.std)[:, None, None]
         out = self.model(pixel_values=x[None].to(self.device)).logits[0].float().cpu()
-        return group_logits(out, self.table)
+        grouped = group_logits(out, self.table)
+        if p.square:  # the square's logits back to the photo's aspect
+            grouped = F.interpolate(grouped[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        return grouped
 
     def labels(self, content: np.ndarray, style: np.ndarray, shapes=None) -> tuple[np.ndarray, np.ndarray]:
         return semantic_labels(self, content, style, shapes)
@@ -222,38 +272,62 @@ def available() -> bool:
     return importlib.util.find_spec("transformers") is not None
 
 
-def is_cached(name: str) -> bool:
-    """Are the checkpoint's files on this machine (a local folder, or the Hugging Face cache)?  Never
-    touches the network."""
-    if Path(name).is_dir():
-        return (Path(name) / "config.json").is_file()
-    if importlib.util.find_spec("huggingface_hub") is None:
-        return False
-    from huggingface_hub import try_to_load_from_cache
-
-    def cached(filename: str) -> bool:
-        return isinstance(try_to_load_from_cache(name, filename), str)
-
-    try:
-        return cached("config.json") and (cached("model.safetensors") or cached("pytorch_model.bin"))
-    except Exception:  # a name that is not a valid repo id, say
-        return False
-
-
-def load_parser(name: str = DEFAULT_SEGMENTER, device: torch.device | str = "cpu", download: bool = True):
-    """The SegFormer checkpoint ``name`` (a Hugging Face model id or a local folder), downloaded on first
-    use into the standard Hugging Face cache unless ``download`` is False."""
+def load_parser(
+    name: str = DEFAULT_SEGMENTER,
+    device: torch.device | str = "cpu",
+    *,
+    offline: str = "",
+    licence: str = "",
+    on_download: hub.OnDownload | None = None,
+) -> SceneParser:
+    """The scene parser ``name``: a local checkpoint folder, or a Hugging Face model id, downloaded on
+    first use into the standard Hugging Face cache (:func:`dpst.segment.hub.fetch`: ``offline`` forbids
+    it, ``licence`` and ``on_download`` report it).  MissingExtra without the extra,
+    DownloadFailed when it cannot be had, ValueError when it is not a usable parser."""
     if not available():
         raise MissingExtra("semantic", f"--masks semantic (the scene parser {name})")
-    import transformers
-    from transformers import SegformerForSemanticSegmentation
+    local = Path(name).is_dir()
+    folder = Path(name) if local else hub.fetch(name, on_download, licence=licence, offline=offline)
+    return load_folder(folder, device, name)
 
-    transformers.logging.set_verbosity_error()  # its retries and hints would print; we raise one line
+
+def load_folder(folder: Path, device: torch.device | str = "cpu", name: str = "") -> SceneParser:
+    """The scene parser in a checkpoint folder (``config.json``, weights, ``preprocessor_config.json``),
+    loaded by ``transformers``' AutoModelForSemanticSegmentation without its auxiliary head."""
+    from transformers import AutoConfig, AutoModelForSemanticSegmentation
+
+    name = name or str(folder)
+    with _quiet_transformers():
+        try:
+            config = AutoConfig.from_pretrained(folder)
+            # the auxiliary head only trains; transformers would still run it on every forward pass
+            extra = {"use_auxiliary_head": False} if hasattr(config, "use_auxiliary_head") else {}
+            model, info = AutoModelForSemanticSegmentation.from_pretrained(
+                folder, output_loading_info=True, **extra
+            )
+        except Exception as exc:  # not a checkpoint, not a segmentation model, a damaged file
+            raise ValueError(
+                f"the scene parser {name} cannot be loaded ({first_line(exc)[:120]}); give --segmenter an "
+                "ADE20K semantic-segmentation checkpoint (a Hugging Face id or a folder)"
+            ) from None
+    if info["missing_keys"]:
+        missing = sorted(info["missing_keys"])
+        raise ValueError(f"the scene parser {name} lacks {len(missing)} of its weights ({missing[0]}, ...)")
+    preprocess = Preprocess.of_folder(folder, config.model_type)
+    return SceneParser(model.to(device), model.config.id2label, name, preprocess)
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers' load report and progress bars would print; dpst raises one line instead."""
+    from transformers.utils import logging
+
+    level, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
     try:
-        model = SegformerForSemanticSegmentation.from_pretrained(name, local_files_only=not download)
-    except Exception as exc:  # offline, not found, not a SegFormer: the user's to fix
-        raise ValueError(
-            f"the scene parser {name} of dpst[semantic] cannot be loaded ({first_line(exc)[:120]}); it is "
-            "downloaded once into the Hugging Face cache (needs the network), or give --segmenter a folder"
-        ) from None
-    return SceneParser(model.to(device), model.config.id2label, name)
+        yield
+    finally:
+        logging.set_verbosity(level)
+        if bars:
+            logging.enable_progress_bar()
