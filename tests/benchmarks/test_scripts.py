@@ -192,3 +192,19 @@ def test_a_quality_sweep_runs_each_value_and_documents_the_means(pairs, tiny_wei
     text = doc.read_text()
     assert "<!-- sweep:begin -->" in text and "| seed |" in text
     assert (tmp_path / "img" / "doc_sweep.png").is_file()
+
+
+def test_parsers_times_a_candidate_architecture_and_writes_its_row(tmp_path):
+    pytest.importorskip("transformers")
+    result, doc = tmp_path / "parsers.json", tmp_path / "doc.md"
+    name = "nvidia/segformer-b0-finetuned-ade-512-512"  # the smallest: a smoke run, not a timing
+    args = ["--parsers", name, "--repeats", "1", "--size", "64", "--json", str(result), "--doc", str(doc)]
+    proc = run("parsers.py", *args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = json.loads(result.read_text())["rows"][name]
+    assert 3.5 < row["params_m"] < 4.0 and row["parse_size"] == 64 and row["seconds"] > 0  # B0: 3.8 M
+    assert row["licence"].startswith("NVIDIA") and not row["permissive"]
+    text = doc.read_text()
+    assert "<!-- parsers:begin -->" in text and f"| {name} | NVIDIA" in text
+    bad = run("parsers.py", "--parsers", "nobody/nothing", "--json", str(result), "--doc", str(doc))
+    assert bad.returncode == 2 and "unknown parser(s) nobody/nothing" in bad.stderr

@@ -22,7 +22,7 @@ TINY = {
     },
     "microsoft/beit-base-finetuned-ade-640-640": {
         "image_size": 64, "hidden_size": 16, "num_hidden_layers": 4, "num_attention_heads": 2,
-        "intermediate_size": 32,
+        "intermediate_size": 32, "out_indices": [0, 1, 2, 3],
     },
     SEGFORMER: {
         "depths": [1, 1, 1, 1], "hidden_sizes": [8, 16, 16, 16], "num_attention_heads": [1, 1, 1, 1],
@@ -51,7 +51,8 @@ def tiny_checkpoint(name: str, folder: Path, bin_weights: bool = False) -> Path:
     model = AutoModelForSemanticSegmentation.from_config(config)
     folder.mkdir(parents=True, exist_ok=True)
     if bin_weights:
-        config.save_pretrained(folder)
+        model.config.architectures = [type(model).__name__]
+        model.config.save_pretrained(folder)
         torch.save(model.state_dict(), folder / "pytorch_model.bin")
     else:
         model.save_pretrained(folder)

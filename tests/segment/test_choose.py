@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import dpst
+from dpst.errors import DownloadFailed
 from dpst.segment import semantic
 from dpst.segment.choose import SceneParsers, choose_masks
 
@@ -47,3 +49,54 @@ def test_auto_and_correspond_use_the_correspondence_masks(monkeypatch):
         segment, _ = choose_masks(dpst.Config(masks=masks, seed=3), None, PARSERS)
         segment(np.zeros(1), np.ones(1), ((1, 1), (1, 1)))
     assert len(seen) == 2 and seen[0] == seen[1] and seen[0].seed == 3
+
+
+class Refusing:
+    """Stands for semantic.load_parser where no parser can be had; counts the tries."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, name, device, *, offline="", licence="", on_download=None):
+        self.calls.append((name, offline))
+        raise DownloadFailed(f"the scene parser {name}", "could not be downloaded (no network)")
+
+
+def test_auto_falls_back_when_the_parser_cannot_be_had_says_why_and_does_not_try_again(monkeypatch):
+    refusing = Refusing()
+    monkeypatch.setattr(semantic, "load_parser", refusing)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # tests/conftest.py sets it
+    parsers = SceneParsers(torch.device("cpu"))
+    for _ in range(2):  # a run asks twice (to run, and for its line): one download tried
+        segment, line = choose_masks(dpst.Config(), None, parsers)
+        assert callable(segment)
+        assert line == (
+            f"correspondences (no scene parser: {dpst.Config().segmenter} could not be downloaded (no "
+            "network); docs/masks.md)"
+        )
+    assert refusing.calls == [(dpst.Config().segmenter, "")]
+    with pytest.raises(DownloadFailed, match="could not be downloaded"):  # --masks semantic: the error
+        choose_masks(dpst.Config(masks="semantic"), None, parsers)
+
+
+def test_offline_is_passed_down_from_the_flag_and_the_environment(monkeypatch):
+    refusing = Refusing()
+    monkeypatch.setattr(semantic, "load_parser", refusing)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    choose_masks(dpst.Config(offline=True), None, SceneParsers(torch.device("cpu")))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    choose_masks(dpst.Config(), None, SceneParsers(torch.device("cpu")))
+    assert [offline for _, offline in refusing.calls] == ["--offline", "HF_HUB_OFFLINE=1"]
+
+
+def test_the_line_names_the_parser_and_its_licence(monkeypatch):
+    loaded = []
+    monkeypatch.setattr(semantic, "load_parser", lambda n, *a, **k: loaded.append(k["licence"]) or object())
+    _, line = choose_masks(dpst.Config(), None, SceneParsers(torch.device("cpu")))
+    assert line == "semantic (scene parser openmmlab/upernet-convnext-tiny, MIT)"
+    segformer = dpst.Config(segmenter="nvidia/segformer-b0-finetuned-ade-512-512")
+    _, line = choose_masks(segformer, None, SceneParsers(torch.device("cpu")))
+    assert line.endswith(
+        ", its licence, NVIDIA's SegFormer licence (research and evaluation only), forbids commercial use)"
+    )
+    assert loaded == ["MIT", "NVIDIA's SegFormer licence (research and evaluation only)"]

@@ -75,6 +75,6 @@ def fetch(name: str, quiet: bool) -> int:
         )
     semantic.load_folder(folder, name=name)  # a checkpoint dpst cannot use ends here, with its line
     print(f"{name}: {hub.short(folder)}")
-    if not quiet and parsers.licence(name) and not parsers.PARSERS[name].permissive:
+    if parsers.licence(name) and not parsers.PARSERS[name].permissive:  # said even with -q
         print(f"dpst: {name}: {parsers.PARSERS[name].note()}", file=sys.stderr)
     return 0

@@ -69,7 +69,8 @@ PARSERS: Mapping[str, ParserCard] = MappingProxyType(
             ParserCard(
                 "microsoft/beit-base-finetuned-ade-640-640", "BEiT-B + UperNet", "Apache-2.0", True, 900,
                 53.61, "beit",
-                {"image_size": 640, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12},
+                {"image_size": 640, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+                 "out_indices": [3, 5, 7, 11]},
                 Preprocess((0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 640, square=True),
             ),
             ParserCard(
@@ -130,9 +131,7 @@ def architecture(name: str, id2label: Mapping[int, str] | None = None, **overrid
             "use_absolute_position_embeddings": False,
             "layer_scale_init_value": 0.1,
         }
-        layers = hyper.get("num_hidden_layers", 12)
-        out = [layers // 4 - 1, layers // 2 - 1, 3 * layers // 4 - 1, layers - 1]  # [3, 5, 7, 11] of 12
-        return T.BeitConfig(**common, **beit, out_indices=out, use_auxiliary_head=False, **hyper)
+        return T.BeitConfig(**common, **beit, use_auxiliary_head=False, **hyper)
     if known.family == "upernet-convnext":
         backbone = T.ConvNextConfig(out_features=stages, **hyper)
         third = backbone.hidden_sizes[2]
