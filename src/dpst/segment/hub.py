@@ -223,6 +223,8 @@ def _download(name: str, on_download: OnDownload | None, licence: str) -> Path:
     hf = _hub()
     endpoint = os.environ.get("HF_ENDPOINT") or None
     info = hf.HfApi(endpoint=endpoint).model_info(name, files_metadata=True, timeout=TIMEOUT)
+    if not info.sha:
+        raise DownloadFailed(f"the scene parser {name}", "could not be downloaded (no commit given)", HINT)
     files = _files(name, info.siblings or [])
     if not licence:
         card = getattr(info, "card_data", None)
