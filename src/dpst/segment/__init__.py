@@ -1,7 +1,8 @@
 """Masks of both photos, matched region to region: from dense semantic correspondences between the
 photos (:mod:`.correspond`, the automatic default without a scene parser), by a pretrained scene parser
-(:mod:`.semantic`; the known checkpoints in :mod:`.parsers`, fetched on first use by :mod:`.hub`), by the earlier joint clustering (:mod:`.auto`), or completed from a few strokes
-(:mod:`.strokes`); which of them a run uses is chosen in :mod:`.choose`, and :mod:`.labelled` prepares
+(:mod:`.semantic`; the known checkpoints in :mod:`.parsers`, fetched on first use by :mod:`.hub`),
+by the earlier joint clustering (:mod:`.auto`), or completed from a few strokes (:mod:`.strokes`);
+which of them a run uses is chosen in :mod:`.choose`, and :mod:`.labelled` prepares
 the labelled pair."""
 
 from __future__ import annotations
