@@ -10,8 +10,8 @@ counting as an edge) has the largest maximum is corrected by one stroke in the h
 through its deepest point along the principal axis of its connected part (an approximation of its
 medial axis), at most ``--length`` (8%) of the long side and ``--width`` (1%) wide, kept where it
 lies at least half its width inside the region.  dpst then corrects the automatic masks with all the
-strokes so far (:func:`dpst.segment.correct_pair`, as ``dpst --content-mask STROKES`` does: each
-photo's strokes also seed the other where the photos correspond) and the user looks again.  The
+strokes so far (:func:`dpst.segment.correct_pair`, as ``dpst --content-mask STROKES`` does) and the
+user looks again.  The
 automatic masks' region colours are first read as the hand colours they overlap most (one-to-one
 over both photos), as a person reads a blue region as "the sky".
 
@@ -40,7 +40,6 @@ from scipy.optimize import linear_sum_assignment
 
 from dpst import Config, auto_masks
 from dpst.io import load_image, load_mask
-from dpst.metrics import default_net
 from dpst.ops.palette import PALETTE, UNLABELLED, labels_from_colors, resize_labels
 from dpst.segment import StrokeSettings, correct_pair
 
@@ -126,7 +125,7 @@ def nos(curve: list[float], bar: float) -> int:
     return next((n for n, v in enumerate(curve) if v >= bar), MAX_STROKES)
 
 
-def run_pair(net, photos, hands, base, settings, length, width):
+def run_pair(photos, hands, base, settings, length, width):
     strokes = [np.full(h.shape, UNLABELLED, np.int64) for h in hands]
     preds = list(base)
     curve, saved, seconds = [colour_iou(preds, hands)], None, []
@@ -141,9 +140,7 @@ def run_pair(net, photos, hands, base, settings, length, width):
         strokes[p][brush] = hands[p][brush]
         t0 = time.perf_counter()
         preds = list(
-            correct_pair(
-                net, (photos[0], photos[1]), (base[0], base[1]), (strokes[0], strokes[1]), s=settings
-            )
+            correct_pair((photos[0], photos[1]), (base[0], base[1]), (strokes[0], strokes[1]), s=settings)
         )
         seconds.append(time.perf_counter() - t0)
         curve.append(colour_iou(preds, hands))
@@ -168,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(masks=args.masks)
     if args.write:
         args.write.mkdir(parents=True, exist_ok=True)
-    pairs, seconds, net = {}, [], default_net()
+    pairs, seconds = {}, []
     for i in args.ids:
         f = pair_files(args.pairs, i)
         photos = [load_image(f["content"]), load_image(f["style"])]
@@ -180,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         found = auto_masks(f["content"], f["style"], config=config)
         base = read_as_hand([labels_from_colors(np.asarray(m)) for m in found], hands)
-        curve, strokes, secs, preds = run_pair(net, photos, hands, base, settings, args.length, args.width)
+        curve, strokes, secs, preds = run_pair(photos, hands, base, settings, args.length, args.width)
         seconds += secs
         pairs[str(i)] = {"iou": curve, "nos85": nos(curve, 0.85), "nos90": nos(curve, 0.9)}
         if args.write:

@@ -159,32 +159,6 @@ def test_correspond_labels_on_a_tiny_network(device):
     assert full[0].shape == day.shape[:2] and full[1].shape == night.shape[:2]
 
 
-def test_strokes_are_carried_to_where_the_other_photo_corresponds():
-    from dpst.ops.palette import UNLABELLED
-    from dpst.segment.correspond import carried_strokes
-
-    net = VGGFeatures(random_weights(0))
-    rng = np.random.default_rng(0)
-    photo = rng.random((8, 12, 3)).repeat(8, 0).repeat(8, 1).astype(np.float32)  # 64 x 96, blocky
-    flipped = np.roll(photo, 48, axis=1)  # the same scene, its halves swapped: cells change sides
-    strokes = np.full((64, 96), UNLABELLED, np.int64)
-    strokes[8:24, 8:24] = 4  # top left of the photo
-    none = np.full((64, 96), UNLABELLED, np.int64)
-    back, to_flipped = carried_strokes(
-        net, (photo, flipped), (strokes, none), CorrespondSettings(analysis_size=96)
-    )
-    assert (back == UNLABELLED).all()  # the mirrored photo has no strokes to carry back
-    ys, xs = np.nonzero(to_flipped == 4)
-    assert len(ys) > 0 and set(np.unique(to_flipped)) == {UNLABELLED, 4}
-    assert xs.mean() > 96 / 2 and ys.mean() < 64 / 2  # landed top right, where the roll put it
-    own = none.copy()
-    own[:, 48:] = 1  # where the other photo has strokes of its own, nothing is carried
-    _, to_flipped = carried_strokes(
-        net, (photo, flipped), (strokes, own), CorrespondSettings(analysis_size=96)
-    )
-    assert (to_flipped[:, 48:] == UNLABELLED).all()
-
-
 @pytest.mark.weights
 def test_real_pair_regions_are_found_in_both_photos_and_agree_with_the_hand_masks(real_weights):
     """The paper's pair 1 (a city at dusk over water; a city at night over water), with VGG-19: every

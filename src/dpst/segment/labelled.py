@@ -64,7 +64,7 @@ def labels_at(
         strokes = [None if m is None else io.load_strokes(m, what) for m, what in zip(given, _WHATS)]
         if all(st is not None or m is None for st, m in zip(strokes, given)):
             base = segment(content, style, shapes)
-            return correct_pair(net, (content, style), base, (strokes[0], strokes[1]), shapes)
+            return correct_pair((content, style), base, (strokes[0], strokes[1]), shapes)
     if (content_mask is None) != (style_mask is None):
         raise ValueError(
             "give both masks (--content-mask and --style-mask) or neither; strokes alone correct the "

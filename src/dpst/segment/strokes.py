@@ -81,13 +81,10 @@ class StrokeSettings:
     )
     refine_eps: float = setting(1e-3, "regularisation of that guided filter", above=0)
     reach: float = setting(
-        0.1,
+        0.2,
         "a corrective stroke redraws its region's pixels within this share of the long side of it "
         "(:func:`correct_labels`)",
         above=0,
-    )
-    carry: bool = setting(
-        True, "a corrective stroke on one photo also seeds the other where the photos correspond"
     )
     refine_scale: int = setting(
         2,
@@ -283,7 +280,6 @@ def correct_labels(
 
 
 def correct_pair(
-    net,
     photos: tuple[np.ndarray, np.ndarray],
     base: tuple[np.ndarray, np.ndarray],
     strokes: tuple[np.ndarray | None, np.ndarray | None],
@@ -291,24 +287,13 @@ def correct_pair(
     s: StrokeSettings = StrokeSettings(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both photos' ``base`` labels (the automatic masks) corrected by their ``strokes`` (None: none
-    for that photo), each as :func:`correct_labels` does.  With ``net`` (a
-    :class:`dpst.neural.vgg.VGGFeatures`) and ``s.carry``, each photo's strokes are also carried to
-    the other where the photos correspond (:func:`dpst.segment.correspond.carried_strokes`): a region
-    painted in one photo is seeded in the other, where no stroke of that photo's own lies."""
-    from .correspond import carried_strokes
-
+    for that photo), each as :func:`correct_labels` does.  Measured and not kept: each photo's
+    strokes also seeding the other photo where the photos correspond (mutual nearest deep cells),
+    which lowered the simulated user's IoU on pairs 13 and 17 (docs/masks.md)."""
     shapes = shapes or (photos[0].shape[:2], photos[1].shape[:2])
-    painted = [
-        np.full(p.shape[:2], UNLABELLED, np.int64)
-        if st is None
-        else _grow_strokes(np.asarray(st, np.int64), p.shape[:2])
-        for p, st in zip(photos, strokes)
-    ]
-    if net is not None and s.carry and any((st != UNLABELLED).any() for st in painted):
-        carried = carried_strokes(net, photos, (painted[0], painted[1]))
-        painted = [np.where(st != UNLABELLED, st, c) for st, c in zip(painted, carried)]
     return tuple(  # type: ignore[return-value]
-        correct_labels(p, b, st, shape, s) for p, b, st, shape in zip(photos, base, painted, shapes)
+        b if st is None else correct_labels(p, b, st, shape, s)
+        for p, b, st, shape in zip(photos, base, strokes, shapes)
     )
 
 
