@@ -161,6 +161,19 @@ def command_line(script: str, argv: Sequence[str]) -> str:
     return shlex.join(["python", os.path.relpath(Path(script).resolve(), ROOT), *argv])
 
 
+def provenance(script: str, argv: Sequence[str] | None) -> dict[str, Any]:
+    """What a results file records of its making: the command (``argv``; None = this process's),
+    the commit, the machine and the date."""
+    import datetime
+
+    return {
+        "command": command_line(script, sys.argv[1:] if argv is None else argv),
+        "commit": git_commit(),
+        "machine": machine(),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -18,14 +18,14 @@ over both photos), as a person reads a blue region as "the sky".
 Per pair: the mean per-colour IoU over both photos against the number of strokes (0-10), and NoS@85 /
 NoS@90, the strokes needed to reach that IoU (10 when never reached, as RITM counts a failure).
 ``--write DIR`` saves, per pair, the strokes at NoS@90 (or after 10) as ``in{i}.png``/``tar{i}.png``
-(palette colours on a transparent background) for ``benchmarks/quality.py --run-masks DIR``, whose
-runs then correct the automatic masks with them exactly as a user's run would.
+(palette colours on a transparent background; none for a photo without strokes) for
+``benchmarks/quality.py --run-masks DIR``, whose runs then correct the automatic masks with them
+exactly as a user's run would.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 import time
@@ -54,9 +54,10 @@ def colour_iou(pred: list[np.ndarray], hand: list[np.ndarray]) -> float:
     return float(np.mean([((p == c) & (g == c)).sum() / ((p == c) | (g == c)).sum() for c in np.unique(g)]))
 
 
-def read_as_hand(auto: list[np.ndarray], hand: list[np.ndarray]) -> list[np.ndarray]:
-    """The automatic masks recoloured: each region takes the hand colour it overlaps most (the best
-    one-to-one matching over both photos by IoU); a region left over takes a colour no hand region has."""
+def read_as_hand(auto: list[np.ndarray], hand: list[np.ndarray]) -> dict[int, int]:
+    """How a person reads the automatic masks: each region as the hand colour it overlaps most (the
+    best one-to-one matching over both photos by IoU); a region left over as a colour no hand region
+    has.  Returns {automatic label: hand colour}."""
     a = np.concatenate([x.ravel() for x in auto])
     g = np.concatenate([x.ravel() for x in hand])
     ka, kg = np.unique(a), np.unique(g[g >= 0])
@@ -67,8 +68,15 @@ def read_as_hand(auto: list[np.ndarray], hand: list[np.ndarray]) -> list[np.ndar
     spare = iter(k for k in range(len(PALETTE)) if k not in set(kg.tolist()))
     for i in ka:
         to.setdefault(int(i), next(spare))
-    lut = np.vectorize(to.get)
-    return [lut(x).astype(np.int64) for x in auto]
+    return to
+
+
+def recoloured(labels: np.ndarray, to: dict[int, int]) -> np.ndarray:
+    """``labels`` with each label ``k`` of ``to`` renamed ``to[k]`` (others kept)."""
+    lut = np.arange(max([*to, *to.values(), int(labels.max())]) + 1)
+    for a, b in to.items():
+        lut[a] = b
+    return np.where(labels >= 0, lut[np.maximum(labels, 0)], labels)
 
 
 def next_stroke(
@@ -176,13 +184,25 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         found = auto_masks(f["content"], f["style"], config=config)
-        base = read_as_hand([labels_from_colors(np.asarray(m)) for m in found], hands)
+        auto = [labels_from_colors(np.asarray(m)) for m in found]
+        to_hand = read_as_hand(auto, hands)
+        base = [recoloured(a, to_hand) for a in auto]
         curve, strokes, secs, preds = run_pair(photos, hands, base, settings, args.length, args.width)
         seconds += secs
         pairs[str(i)] = {"iou": curve, "nos85": nos(curve, 0.85), "nos90": nos(curve, 0.9)}
         if args.write:
             for name, st in zip((f"in{i}.png", f"tar{i}.png"), strokes):
-                strokes_rgba(st).save(args.write / name)
+                (args.write / name).unlink(missing_ok=True)
+                if (st != UNLABELLED).any():  # no file for a photo without strokes
+                    # in the automatic masks' own colours, as the person would paint them: a hand
+                    # colour read into an automatic region takes that region's colour, a new one a
+                    # colour the automatic masks do not use
+                    back = {h: a for a, h in to_hand.items()}
+                    free = iter(k for k in range(len(PALETTE)) if k not in to_hand)
+                    for c in np.unique(hands[0].tolist() + hands[1].tolist()):
+                        if c >= 0 and int(c) not in back:
+                            back[int(c)] = next(free)
+                    strokes_rgba(recoloured(st, back)).save(args.write / name)
         print(f"pair {i:2d}: IoU " + " ".join(f"{v:.2f}" for v in curve) +
               f" | NoS@85 {pairs[str(i)]['nos85']} NoS@90 {pairs[str(i)]['nos90']}", flush=True)  # fmt: skip
     curves = np.array([r["iou"] for r in pairs.values()])
@@ -192,13 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         "nos90": float(np.mean([r["nos90"] for r in pairs.values()])),
         "correction_s": float(np.mean(seconds)) if seconds else 0.0,
     }
-    command = common.command_line(__file__, sys.argv[1:] if argv is None else argv)
-    m = common.machine()
     data = {
-        "command": command,
-        "commit": common.git_commit(),
-        "machine": m,
-        "date": datetime.date.today().isoformat(),
+        **common.provenance(__file__, argv),
         "masks": args.masks,
         "settings": settings.__dict__,
         "summary": summary,
@@ -207,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.json, data)
     lines = [
         f"Corrective strokes by the simulated user, pairs {args.ids[0]}-{args.ids[-1]}, starting from "
-        f"`--masks {args.masks}`; commit {data['commit']['commit'][:7]}, {data['date']}, {m['cpu']}:",
+        f"`--masks {args.masks}`; commit {data['commit']['commit'][:7]}, {data['date']}, "
+        f"{data['machine']['cpu']}:",
         "",
-        f"    {command}",
+        f"    {data['command']}",
         "",
         "| strokes | " + " | ".join(str(n) for n in range(MAX_STROKES + 1)) + " |",
         "|---|" + "---|" * (MAX_STROKES + 1),

@@ -73,8 +73,9 @@ def cli_command(
     """The ``dpst`` command line of one run: the preset plus every field where ``cfg`` differs from it."""
     cmd = [sys.executable, "-m", "dpst", str(files["content"]), str(files["style"]), "-o", str(out)]
     cmd += ["--preset", preset, "--quiet", *preset_flags(cfg, preset)]
-    if masks is not None:
-        cmd += ["--content-mask", str(masks[0]), "--style-mask", str(masks[1])]
+    for flag, mask in zip(("--content-mask", "--style-mask"), masks or (None, None)):
+        if mask is not None:  # strokes for one photo alone correct the automatic masks
+            cmd += [flag, str(mask)]
     return cmd
 
 
@@ -126,7 +127,8 @@ def benchmark(args: argparse.Namespace, cfg: Config, authors_cache: dict | None 
             print(f"pair {i:2d}: running", flush=True)
             given = None
             if args.run_masks is not None:
-                given = (args.run_masks / f"in{i}.png", args.run_masks / f"tar{i}.png")
+                found = [args.run_masks / f"{n}{i}.png" for n in ("in", "tar")]
+                given = tuple(f if f.is_file() else None for f in found)  # strokes for one photo alone
             if args.process:
                 wall = run_process(files, cfg, out, args.preset, args.masks == "hand", given)
             else:

@@ -17,7 +17,6 @@ colours on a transparent background), for ``benchmarks/quality.py --run-masks DI
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 import time
@@ -118,13 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             results[str(k)][str(i)] = {"mean_iou": mean, "per_seed": per_seed}
             print(f"pair {i:2d} k={k}: IoU {mean:.3f}", flush=True)
     summary = {k: float(np.mean([r["mean_iou"] for r in v.values()])) for k, v in results.items()}
-    command = common.command_line(__file__, sys.argv[1:] if argv is None else argv)
-    m = common.machine()
     data = {
-        "command": command,
-        "commit": common.git_commit(),
-        "machine": m,
-        "date": datetime.date.today().isoformat(),
+        **common.provenance(__file__, argv),
         "settings": settings.__dict__,
         "summary_mean_iou": summary,
         "completion_s": {"mean": float(np.mean(times)), "max": float(np.max(times))},
@@ -133,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.json, data)
     lines = [
         f"Simulated strokes on pairs {args.ids[0]}-{args.ids[-1]}, seeds {args.seeds}; commit "
-        f"{data['commit']['commit'][:7]}, {data['date']}, {m['cpu']} ({m['cores']} cores):",
+        f"{data['commit']['commit'][:7]}, {data['date']}, {data['machine']['cpu']} "
+        f"({data['machine']['cores']} cores):",
         "",
-        f"    {command}",
+        f"    {data['command']}",
         "",
         "| strokes per region | mean per-colour IoU (both photos) |",
         "|---|---|",
