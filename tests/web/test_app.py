@@ -59,16 +59,23 @@ def test_the_page_makes_its_controls_from_the_one_table():
     assert (widgets[2].minimum, widgets[3].minimum) == (0, 32)  # from the fields' bounds
 
 
-def test_a_run_gets_the_pages_values_in_the_tables_order():
+def test_a_run_gets_the_pages_values_in_the_tables_order(tmp_path):
     from gradio.helpers import special_args
 
+    from dpst.web.guard import Owners
+    from dpst.web.sessions import Sessions
+
     class Engine:
+        sessions = Sessions(tmp_path)
+        owners = Owners(tmp_path, sessions.owner)
+
         def run(self, sid, preset, chosen):
             self.got = (sid, preset, chosen)
-            return iter(())
+            return (u for u in ())
 
     class Request:
         session_hash = "tab"
+        headers = {"cookie": "dpst-client=me"}
 
     engine = Engine()
     run = app.Handlers(engine).run

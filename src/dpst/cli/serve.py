@@ -1,8 +1,12 @@
-"""``dpst serve [--host H] [--port P]``: the local web app (:mod:`dpst.web`, the ``dpst[web]`` extra).
+"""``dpst serve [--host H] [--port P] [login] [limits]``: the web app (:mod:`dpst.web`, the ``dpst[web]``
+extra).
 
 It listens on 127.0.0.1 unless told otherwise, makes no share link, and sends nothing anywhere:
-Gradio's analytics are turned off before Gradio is imported.  Ctrl-C stops it (exit 0) and deletes
-the files of every session.
+Gradio's analytics are turned off before Gradio is imported.  On any other address it needs a login
+(``--auth-file``, ``$DPST_AUTH`` or ``--auth``) or ``--no-auth``, else it exits 2 before it binds
+anything (:mod:`dpst.web.access`).  The limits of a shared server are flags made from
+:class:`dpst.web.limits.Limits`.  Ctrl-C (or SIGTERM) stops it (exit 0) and deletes the files of
+every session.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from collections.abc import Sequence
 
 from ..config import Config
 from ..errors import MissingExtra
-from .common import ArgumentParser
+from ..web.access import ENV, check_access, gather_logins, is_loopback
+from ..web.limits import Limits
+from .common import ArgumentParser, add_settings_arguments, settings_from_args
 
 # Gradio reads these when it is imported: no telemetry, no "new version" lookup, nothing fetched;
 # a closed tab is noticed within 5 s (Gradio's default: 15), and its files deleted then.
@@ -38,6 +44,22 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (default: %(default)s)")
     p.add_argument("--weights", default="", help="VGG-19 weights file (else $DPST_WEIGHTS, else embedded)")
+    login = p.add_argument_group(
+        "login", f"needed on any --host but loopback; from --auth, --auth-file and ${ENV} (USER:PASSWORD "
+        "lines) together"
+    )  # fmt: skip
+    login.add_argument(
+        "--auth-file", metavar="FILE", help="a file of USER:PASSWORD lines (# comments): the way to give them"
+    )  # fmt: skip
+    login.add_argument(
+        "--auth", action="append", default=[], metavar="USER:PASSWORD",
+        help="a login (repeatable); it shows in the process list, so prefer --auth-file or $" + ENV,
+    )  # fmt: skip
+    login.add_argument(
+        "--no-auth", action="store_true", help="no login on a --host that is not loopback: anyone who can "
+        "reach it can use it",
+    )  # fmt: skip
+    add_settings_arguments(p, Limits)
     return p
 
 
@@ -45,6 +67,9 @@ def run_serve(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port}: use 1-65535")
+    limits = Limits(**settings_from_args(args, Limits))
+    logins = gather_logins(args.auth, args.auth_file, os.environ.get(ENV))
+    check_access(args.host, logins, args.no_auth)  # before anything is bound
     if importlib.util.find_spec("gradio") is None:
         raise MissingExtra("web", "dpst serve")
     for key, value in OFFLINE_ENV.items():
@@ -52,8 +77,10 @@ def run_serve(argv: Sequence[str]) -> int:
     config = Config(device=args.device, weights=args.weights)
     from ..web.app import shutdown, start
 
+    if args.no_auth and not is_loopback(args.host):
+        print(f"dpst: warning: no login on {args.host}: anyone who can reach it can use it", file=sys.stderr)
     try:
-        demo = start(args.host, args.port, config)
+        demo = start(args.host, args.port, config, limits, logins)
     except OSError as exc:  # Gradio: "Cannot find empty port in range ..."
         raise ValueError(
             f"--port {args.port}: cannot listen on {args.host}:{args.port} ({type(exc).__name__}; is the "
@@ -61,7 +88,9 @@ def run_serve(argv: Sequence[str]) -> int:
         ) from None
     # `kill` stops it like Ctrl-C does, so that the sessions' files are deleted
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f"dpst: serving on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    who = f"login required, {len(logins)} user{'s' if len(logins) != 1 else ''}" if logins else "no login"
+    url = f"http://{args.host}:{args.port}"
+    print(f"dpst: serving on {url} ({who}; Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         while demo.is_running:
             time.sleep(0.5)

@@ -3,30 +3,43 @@
 Nothing leaves the machine: no share link, Gradio's analytics off (set before Gradio is imported, see
 :func:`dpst.cli.serve`), system fonts only, no scripts or fonts from a CDN, and LaTeX rendering off (it
 would fetch KaTeX).  Each browser tab is a session (Gradio's session id); its files are deleted when
-the tab is closed or reloaded (``demo.unload``).
+the tab is closed or reloaded (``demo.unload``), when it is idle too long, or when the server stops.
+
+A server keeps everything in a folder of its own (:class:`.workdir.ServerFolder`; Gradio's uploads
+too), locked while it runs, so a server started later deletes what a killed one left.  A file is
+served only to the client it belongs to (:mod:`.guard`); logins are Gradio's own (:mod:`.access`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
-import secrets
-import shutil
+import os
 import time
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
+from PIL import Image
+from starlette.middleware import Middleware
 
 from ..config import Config
 from ..neural.plan import stage_title
+from .access import Login
 from .engine import Engine
+from .guard import Guard, client_of
+from .limits import Limits
 from .masks import brush_colours, colour_names
 from .runs import CONTROLS, PAGE_PRESETS, Control, Update, preset_settings
 from .sessions import WHICH
+from .workdir import ServerFolder
 
 TITLE = "dpst — Deep Photo Style Transfer"
-MAX_UPLOAD = "500mb"
+NOTICE_EVERY = 20.0  # seconds between two looks for what the page should be told unasked
+TIDY_EVERY = 30.0  # seconds between two rounds of ending idle sessions and making room on the disk
 CSS = """
 #status progress { width: 100%; height: 1.1em; }
 #status .error { color: #b00020; font-weight: 600; }
@@ -47,9 +60,11 @@ def track_uploads(editor: gr.ImageEditor) -> gr.ImageEditor:
 
     def preprocess(payload):  # noqa: ANN001, ANN202 (Gradio's signature)
         value = plain(payload)
-        if value is not None and payload is not None and payload.id is None:
+        if value is not None and payload is not None:
             parts = [payload.background, *payload.layers, payload.composite]
-            value["uploaded"] = [f.path for f in parts if f is not None and getattr(f, "path", None)]
+            value["paths"] = [f.path for f in parts if f is not None and getattr(f, "path", None)]
+            if payload.id is None:
+                value["uploaded"] = value["paths"]
         return value
 
     editor.preprocess = preprocess
@@ -117,11 +132,23 @@ class Handlers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def session(self, request: gr.Request, *paths: str | None) -> str:
+        """The request's session id, once it is known to be the asking client's and every file it
+        hands in is the client's own (ValueError otherwise, with words for the page)."""
+        client = client_of(request.headers)
+        self.engine.sessions.claim(request.session_hash, client)
+        if not all(self.engine.owners.may_read(client, p) for p in paths if p):
+            raise ValueError("that file is not one this page uploaded")
+        return request.session_hash
+
     def photo(self, which: str):
         """Upload (or removal) of the content or style photo."""
 
         def handler(path: str | None, request: gr.Request):
-            sid = request.session_hash
+            try:
+                sid = self.session(request, path)
+            except ValueError as exc:
+                return None, gr.update(), gr.update(), _message(exc), gr.update()
             if not path:  # the photo was removed
                 self.engine.remove_photo(sid, which)
                 return gr.update(), None, None, "", ""
@@ -139,8 +166,8 @@ class Handlers:
         """Upload (or removal) of the user's own mask for a photo."""
 
         def handler(path: str | None, request: gr.Request):
-            sid = request.session_hash
             try:
+                sid = self.session(request, path)
                 if path:
                     self.engine.upload_mask(sid, which, path)
                 else:
@@ -153,8 +180,8 @@ class Handlers:
 
     def auto(self, request: gr.Request):
         """The automatic masks of the pair, once both photos are there."""
-        sid = request.session_hash
         try:
+            sid = self.session(request)
             used = self.engine.auto_masks(sid)
         except ValueError as exc:
             return gr.update(), gr.update(), _message(exc)
@@ -169,7 +196,10 @@ class Handlers:
         """The editor's strokes changed: complete the corrected mask."""
 
         def handler(value: dict | None, request: gr.Request):
-            sid = request.session_hash
+            try:
+                sid = self.session(request, *(value or {}).get("paths", []))
+            except ValueError:
+                return gr.update()
             for path in (value or {}).get("uploaded", []):
                 self.engine.sessions.track(sid, path)
             if not self.engine.paint(sid, which, (value or {}).get("layers") or []):
@@ -189,23 +219,40 @@ class Handlers:
         except ValueError:
             steps = (1, 0)
         yield status_html(Update(phase="starting"), steps, 0), None, None, None, ""
-        for u in self.engine.run(request.session_hash, preset_name, chosen):
-            line = status_html(u, steps, time.monotonic() - t0)
-            shown = str(u.preview) if u.preview else gr.update()
-            if not u.done or u.result is None:
-                yield line, shown, gr.update(), gr.update(), gr.update()
-                continue
-            r = u.result
-            yield line, str(r.png), (str(r.before), str(r.png)), r.downloads(), r.command_text
+        try:
+            sid = self.session(request)
+        except ValueError as exc:
+            yield status_html(Update(message=str(exc), done=True), steps, 0), None, None, None, ""
+            return
+        # closed at once when the page stops listening, so that the run stops at its next step
+        with contextlib.closing(self.engine.run(sid, preset_name, chosen)) as updates:
+            for u in updates:
+                line = status_html(u, steps, time.monotonic() - t0)
+                shown = str(u.preview) if u.preview else gr.update()
+                if not u.done or u.result is None:
+                    yield line, shown, gr.update(), gr.update(), gr.update()
+                    continue
+                r = u.result
+                yield line, str(r.png), (str(r.before), str(r.png)), r.downloads(), r.command_text
 
     def stop(self, request: gr.Request) -> None:
-        self.engine.stop(request.session_hash)
+        if self.engine.sessions.belongs(request.session_hash, client_of(request.headers)):
+            self.engine.stop(request.session_hash)
 
     def open(self, request: gr.Request) -> None:
-        self.engine.sessions.get(request.session_hash)  # its start, before any upload (see Sessions)
+        try:
+            self.session(request)  # its start, before any upload (see Sessions)
+        except ValueError:
+            pass  # said to the page at its first action
 
     def close(self, request: gr.Request) -> None:
-        self.engine.close(request.session_hash)
+        if self.engine.sessions.belongs(request.session_hash, client_of(request.headers)):
+            self.engine.close(request.session_hash)
+
+    def notice(self, request: gr.Request) -> str:
+        """What the page should be told unasked (its session ended while idle, a result deleted)."""
+        text = self.engine.notice(request.session_hash)
+        return f"⚠ {text}" if text else ""
 
 
 def _photo_column(which: str) -> dict[str, Any]:
@@ -286,6 +333,7 @@ def build(engine: Engine) -> gr.Blocks:
     free = {"concurrency_limit": None}  # gating is the engine's (its run queue, its masks lock)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO, latex_delimiters=[])
+        notice = gr.Markdown(elem_id="notice", elem_classes="dpst-message", latex_delimiters=[])
         with gr.Row():
             cols = {}
             for which in WHICH:
@@ -298,21 +346,29 @@ def build(engine: Engine) -> gr.Blocks:
             stop = gr.Button("Stop", variant="stop", elem_id="stop")
         outputs = _results()
         overlays = [cols[w]["overlay"] for w in WHICH]
+        # api_name: what an API client (gradio_client) calls: /content_photo, /style_photo, /run, ...
         for which, c in cols.items():
             photo_out = [c["file"], c["editor"], c["overlay"], c["message"], masks_note]
-            c["file"].upload(h.photo(which), c["file"], photo_out, **free).then(
-                h.auto, None, [*overlays, masks_note], **free
+            c["file"].upload(h.photo(which), c["file"], photo_out, api_name=f"{which}_photo", **free).then(
+                h.auto, None, [*overlays, masks_note], api_name=f"auto_masks_{which}", **free
             )
-            c["file"].clear(h.photo(which), c["file"], photo_out, **free)
-            for event in (c["mask_file"].upload, c["mask_file"].clear):
-                event(h.mask(which), c["mask_file"], [c["overlay"], c["message"]], **free)
+            c["file"].clear(h.photo(which), c["file"], photo_out, api_name=f"remove_{which}", **free)
+            for name, event in (("mask", c["mask_file"].upload), ("remove_mask", c["mask_file"].clear)):
+                event(h.mask(which), c["mask_file"], [c["overlay"], c["message"]], api_name=f"{which}_{name}",
+                      **free)  # fmt: skip
             c["editor"].change(
                 h.paint(which), c["editor"], c["overlay"], trigger_mode="always_last", show_progress="hidden",
-                **free,
+                api_name=f"{which}_strokes", **free,
             )  # fmt: skip
-        preset.change(lambda name: list(preset_settings(name).values()), preset, settings, **free)
-        run.click(h.run, [preset, *settings], outputs, show_progress="hidden", trigger_mode="once", **free)
-        stop.click(h.stop, None, None, **free)
+        values = lambda name: list(preset_settings(name).values())  # noqa: E731
+        preset.change(values, preset, settings, api_name="preset", **free)
+        run.click(
+            h.run, [preset, *settings], outputs, show_progress="hidden", trigger_mode="once", api_name="run",
+            **free,
+        )  # fmt: skip
+        stop.click(h.stop, None, None, api_name="stop", **free)
+        timer = gr.Timer(NOTICE_EVERY)
+        timer.tick(h.notice, None, notice, show_progress="hidden", api_visibility="private", **free)
         demo.load(h.open, None, None, **free)
         demo.unload(h.close)
     return demo
@@ -322,29 +378,51 @@ def _shown(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
-def start(host: str = "127.0.0.1", port: int = 7860, config: Config = Config()) -> gr.Blocks:
+def start(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    config: Config = Config(),
+    limits: Limits = Limits(),
+    logins: Sequence[Login] = (),
+) -> gr.Blocks:
     """Start the page at http://host:port in the background and return it; :func:`shutdown` stops
-    it and deletes every session's files."""
-    uploads = Path(get_upload_folder())
-    engine = Engine(uploads / f"dpst-{secrets.token_hex(4)}", config, uploads=uploads)  # a folder per server
-    demo = build(engine)
-    demo.queue(default_concurrency_limit=1)
-    demo.engine = engine  # type: ignore[attr-defined]
-    demo.launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        quiet=True,
-        show_error=True,
-        footer_links=[],
-        max_file_size=MAX_UPLOAD,
-        theme=theme(),
-        css=CSS,
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
-        prevent_thread_lock=True,
-    )
+    it and deletes every session's files.  ``logins``: (user, password) pairs of Gradio's login page;
+    none, no login.  (Whether a login is needed is the caller's to decide: :mod:`.access`.)
+
+    For this process: Gradio keeps its files in this server's folder (``GRADIO_TEMP_DIR``), and PIL
+    refuses to decode any image over ``limits.megapixels`` (also the editor's layers Gradio decodes)."""
+    folder = ServerFolder(get_upload_folder())  # deletes the folders of servers that were killed
+    os.environ["GRADIO_TEMP_DIR"] = str(folder.path)
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    try:
+        engine = Engine(folder.path / "sessions", config, uploads=folder.path, limits=limits)
+        demo = build(engine)
+        demo.queue(default_concurrency_limit=1)
+        demo.engine, demo.folder = engine, folder  # type: ignore[attr-defined]
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            share=False,
+            quiet=True,
+            show_error=True,
+            footer_links=[],
+            max_file_size=limits.upload_bytes,
+            auth=list(logins) or None,
+            auth_message="Log in with a user and password this server was started with.",
+            app_kwargs={"middleware": [Middleware(Guard, owners=engine.owners)]},
+            num_workers=0,  # files are served by this process, through the Guard
+            theme=theme(),
+            css=CSS,
+            ssr_mode=False,
+            pwa=False,
+            mcp_server=False,
+            prevent_thread_lock=True,
+        )
+    except BaseException:
+        folder.release()
+        raise
+    engine.start_tidying(min(TIDY_EVERY, limits.idle_minutes * 60 / 4))
     return demo
 
 
@@ -352,5 +430,6 @@ def shutdown(demo: gr.Blocks) -> None:
     """Stop the server and delete every session's files."""
     demo.close()
     engine: Engine = demo.engine  # type: ignore[attr-defined]
+    engine.stop_tidying()
     engine.sessions.close_all()
-    shutil.rmtree(engine.sessions.root, ignore_errors=True)
+    demo.folder.release()  # type: ignore[attr-defined]

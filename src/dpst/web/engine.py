@@ -3,12 +3,15 @@ runs (queued, with progress, previews and Stop), and the end of a session.
 
 Every method takes the session's id; each session's files live in its own folder
 (:mod:`.sessions`), so results never mix between sessions.  Errors the user can fix are raised as
-ValueError with a message for the page, naming the uploaded file as the user knows it.
+ValueError with a message for the page, naming the uploaded file as the user knows it.  What a server
+lets its pages use (:class:`.limits.Limits`) is checked here: uploads before they are decoded, runs
+as they are queued, and idle sessions and the disk by :meth:`Engine.tidy`.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,9 @@ from .. import io
 from ..api import Stylizer
 from ..config import Config
 from ..neural.vgg import load_weights
-from .jobs import Runs
+from .guard import Owners
+from .jobs import DISK_FULL, Runs
+from .limits import Limits, check_upload
 from .masks import DISPLAY, AutoMasks, corrected, overlay, read_mask, strokes_from_layers
 from .runs import Update
 from .sessions import Photo, Sessions
@@ -34,30 +39,36 @@ class Engine:
         config: Config = Config(),
         weights: dict | None = None,
         uploads: str | Path | None = None,
+        limits: Limits = Limits(),
     ) -> None:
         """root: the folder that holds every session's folder; config: the device, weights and
         automatic-mask settings (runs take their other settings from the page); uploads: the web
-        framework's folder of uploads, swept as sessions end (:class:`.sessions.Sessions`)."""
+        framework's folder of uploads, swept as sessions end (:class:`.sessions.Sessions`); limits:
+        what the pages may use."""
         sd = weights if weights is not None else load_weights(config.weights or None)
-        self.config = config
+        self.config, self.limits = config, limits
         # one network: a run keeps its state to itself, so masks of a new upload are made beside
         # someone else's run (AutoMasks makes one pair's at a time)
         self.stylizer = Stylizer(config, weights=sd)
         self.masks = AutoMasks(self.stylizer, config)
         self.sessions = Sessions(root, uploads)
-        self.runs = Runs(self.stylizer, self.sessions, config, self.auto_masks)
+        self.owners = Owners(uploads if uploads is not None else root, self.sessions.owner)
+        self.runs = Runs(self.stylizer, self.sessions, config, self.auto_masks, limits)
         self.queue = self.runs.queue
+        self._tidying = threading.Event()
 
     # uploads -------------------------------------------------------------------------------------
 
     def upload_photo(self, sid: str, which: str, path: str | Path) -> Photo:
         """Take the uploaded file at ``path`` as the session's content or style photo (its automatic
-        masks are made by :meth:`auto_masks`).  A file that is not a readable photo, or too large,
-        raises ValueError saying so; the previous photo is kept then."""
+        masks are made by :meth:`auto_masks`).  A file that is not a readable photo, or over the
+        limits (checked before it is decoded), raises ValueError saying so; the previous photo is
+        kept then."""
         s = self.sessions.get(sid)
         self.sessions.track(sid, path)
         name = Path(path).name
-        folder = s.new_folder(f"{which}-")
+        self._check_upload(path, f"{which} photo {name}")
+        folder = s.new_folder(f"{which}-", keep=2)
         copy = folder / name
         shutil.copyfile(path, copy)
         try:
@@ -91,6 +102,7 @@ class Engine:
         photo = s.photos.get(which)
         if photo is None:
             raise ValueError(f"{which} mask {name}: upload the {which} photo first")
+        self._check_upload(path, f"{which} mask {name}")
         try:
             given = read_mask(str(path), photo.rgb, f"{which} mask {name}")
         except ValueError as exc:
@@ -156,7 +168,7 @@ class Engine:
         if photo is None:
             return None
         labels = photo.mask if with_mask and (photo.base is not None or photo.strokes is not None) else None
-        path = s.new_folder(f"view-{which}-") / ("overlay.png" if labels is not None else "photo.png")
+        path = s.new_folder(f"view-{which}-", keep=2) / ("overlay.png" if labels is not None else "photo.png")
         overlay(photo.rgb, labels, long_side=DISPLAY).save(path)
         return path
 
@@ -178,3 +190,38 @@ class Engine:
     def close(self, sid: str) -> None:
         """The session ended: its run stops, its files go."""
         self.sessions.close(sid)
+
+    # limits ----------------------------------------------------------------------------------------
+
+    def _check_upload(self, path: str | Path, what: str) -> None:
+        """ValueError when the file is over the limits (from its size and header), or when there is
+        no room for it on the disk even with every finished result deleted."""
+        check_upload(path, self.limits, what)
+        if self.sessions.make_room(self.limits.disk_bytes) > self.limits.disk_bytes:
+            raise ValueError(f"{what}: {DISK_FULL.format(self.limits.disk_mb)}")
+
+    def notice(self, sid: str) -> str:
+        """What the page should be told that it did not ask (its session ended while idle, a result
+        of its was deleted to make room); "" when nothing.  Not counted as activity."""
+        return self.sessions.notice(sid)
+
+    def tidy(self) -> list[str]:
+        """End the sessions idle for longer than the limit, make room on the disk, forget uploads
+        that are gone.  Returns the ids of the sessions ended."""
+        ended = self.sessions.expire_idle(self.limits.idle_minutes * 60)
+        self.sessions.make_room(self.limits.disk_bytes)
+        self.owners.forget_missing()
+        return ended
+
+    def start_tidying(self, every: float) -> None:
+        """:meth:`tidy` every ``every`` seconds in a background thread, until :meth:`stop_tidying`."""
+        self._tidying.clear()
+
+        def loop() -> None:
+            while not self._tidying.wait(every):
+                self.tidy()
+
+        threading.Thread(target=loop, name="dpst-tidy", daemon=True).start()
+
+    def stop_tidying(self) -> None:
+        self._tidying.set()

@@ -17,6 +17,7 @@ from ..config import Config
 from ..errors import first_line
 from ..neural.lbfgs import Interrupted, Progress
 from ..ops.palette import PALETTE_NAMES, match_labels
+from .limits import Limits
 from .masks import mask_image
 from .queue import RunQueue
 from .runs import Result, Update, command_line, file_names, make_config, page_words
@@ -24,40 +25,58 @@ from .sessions import WHICH, Photo, Session, Sessions
 
 PREVIEWS = 15  # intermediate images shown per stage, about
 PREVIEW_SIZE = 384  # long side (px) at least of a preview
+DISK_FULL = (
+    "the server's disk space for pages is full ({} MB, its limit), even with every finished result "
+    "deleted; try again later"
+)
 
 
 class Runs:
-    """Runs of any session, one at a time: on a CPU two at once take twice as long each."""
+    """Runs of any session, one at a time: on a CPU two at once take twice as long each.
+
+    A run is refused when the queue is at its limits (``limits.session_runs`` per session,
+    ``limits.queued_runs`` in all) or the sessions' disk is full even after deleting every finished
+    result.  A run whose page goes away (its session ends, or the page stops listening) stops at
+    its next step: its worker lets go of the queue and of the session's folder as it ends."""
 
     def __init__(
-        self, stylizer: Stylizer, sessions: Sessions, config: Config, auto_masks: Callable[[str], str]
+        self,
+        stylizer: Stylizer,
+        sessions: Sessions,
+        config: Config,
+        auto_masks: Callable[[str], str],
+        limits: Limits = Limits(),
     ) -> None:
         """config: the server's (device, weights, automatic masks); ``auto_masks(session id)`` makes
         the automatic masks a photo still lacks."""
         self.stylizer, self.sessions, self.config, self.auto_masks = stylizer, sessions, config, auto_masks
-        self.queue = RunQueue(1)
+        self.limits = limits
+        self.queue = RunQueue(1, per_owner=limits.session_runs, most=limits.queued_runs)
 
     def run(self, sid: str, preset: str, settings: dict[str, Any], poll: float = 0.25) -> Iterator[Update]:
         """The session's run (:meth:`.engine.Engine.run`)."""
         s = self.sessions.get(sid)
-        s.stop.clear()
         try:
             config = make_config(preset, settings, self.config)
             if not s.ready():
                 missing = " and ".join(w for w in WHICH if w not in s.photos)
                 raise ValueError(f"upload the {missing} photo first")
+            ticket = self.queue.enter(sid)
         except ValueError as exc:
             yield Update(message=str(exc), done=True)
             return
+        s.stop.clear()
+        s.notice = ""
         if not self.sessions.begin(s):
+            self.queue.leave(ticket)
             return
         try:
-            yield from self._queued(s, preset, config, poll)
+            yield from self._queued(s, ticket, preset, config, poll)
         finally:
             self.sessions.end(s)
 
-    def _queued(self, s: Session, preset: str, config: Config, poll: float) -> Iterator[Update]:
-        ticket = self.queue.enter()
+    def _queued(self, s: Session, ticket: int, preset: str, config: Config, poll: float) -> Iterator[Update]:
+        handed: list[bool] = []  # the slot is the worker's once it starts
         try:
             yield Update(ahead=self.queue.ahead(ticket))  # every run is shown its place, if only briefly
             while not self.queue.wait_turn(ticket, timeout=0):
@@ -66,11 +85,19 @@ class Runs:
                     return
                 yield Update(ahead=self.queue.ahead(ticket))
                 self.queue.wait_turn(ticket, timeout=poll)
-            yield from self._going(s, preset, config, poll)
+            if self.sessions.make_room(self.limits.disk_bytes) > self.limits.disk_bytes:
+                yield Update(message=DISK_FULL.format(self.limits.disk_mb), done=True)
+                return
+            yield from self._going(s, ticket, preset, config, poll, handed)
         finally:
-            self.queue.leave(ticket)
+            if not handed:
+                self.queue.leave(ticket)
 
-    def _going(self, s: Session, preset: str, config: Config, poll: float) -> Iterator[Update]:
+    def _going(
+        self, s: Session, ticket: int, preset: str, config: Config, poll: float, handed: list[bool]
+    ) -> Iterator[Update]:
+        """The run from its masks to its result files; ``handed`` gets True once its worker holds the
+        queue slot (and lets go of it as it ends)."""
         yield Update(phase="masks")
         try:
             if any(p.base is None and p.given is None for p in s.photos.values()):
@@ -87,17 +114,24 @@ class Runs:
             yield Update(message=page_words(first_line(exc)), done=True)
             return
         job = _Job(s, config, folder)
+        if not self.sessions.begin(s):  # the worker holds the folder too, until it ends
+            return
+
+        def let_go() -> None:
+            self.queue.leave(ticket)
+            self.sessions.end(s)
+
         worker = threading.Thread(
-            target=job.go, args=(self.stylizer, c.path, st.path, c_mask, s_mask), daemon=True
+            target=job.go, args=(self.stylizer, c.path, st.path, c_mask, s_mask, let_go), daemon=True
         )
         worker.start()
-        shown = None
-        while worker.is_alive():
-            worker.join(poll)
-            now = job.update()
-            if now != shown:
-                shown = now
-                yield now
+        handed.append(True)
+        try:
+            yield from job.watch(worker, poll)
+        finally:
+            job.cancel.set()  # a no-op once it ended; else the page went away: stop at the next step
+        if s.closed:
+            return
         if job.error is not None:
             text = first_line(job.error).replace(str(c.path), c.name).replace(str(st.path), st.name)
             yield Update(message=page_words(text), done=True)
@@ -107,6 +141,8 @@ class Runs:
             return
         command = command_line(c.name, st.name, names["png"], c_mask.name, s_mask.name, preset, config)
         result = _write_result(job, c, folder, names, c_mask, s_mask, command)
+        self.sessions.finished(s, folder)
+        self.sessions.make_room(self.limits.disk_bytes, keep=folder)
         _, missing = match_labels(c_lab, s_lab)
         note = ""
         if missing:
@@ -133,8 +169,12 @@ class _Job:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self.started = time.monotonic()
+        self.cancel = threading.Event()  # the page went away
 
-    def go(self, stylizer: Stylizer, content: Path, style: Path, c_mask: Path, s_mask: Path) -> None:
+    def go(
+        self, stylizer: Stylizer, content: Path, style: Path, c_mask: Path, s_mask: Path, let_go: Callable
+    ) -> None:
+        """The run, in the worker thread; ``let_go()`` when it ends, however it ends."""
         try:
             result = stylizer.run(
                 content,
@@ -152,14 +192,29 @@ class _Job:
             self.stopped = True
         except Exception as exc:  # shown in the page; the server goes on
             self.error = exc
+        finally:
+            let_go()
+
+    def watch(self, worker: threading.Thread, poll: float) -> Iterator[Update]:
+        """An update whenever one is new, until the worker ends."""
+        shown = None
+        while worker.is_alive():
+            worker.join(poll)
+            now = self.update()
+            if now != shown:
+                shown = now
+                yield now
+
+    def stopping(self) -> bool:
+        return self.session.stop.is_set() or self.cancel.is_set()
 
     def on_phase(self, name: str) -> None:
-        if self.session.stop.is_set():
+        if self.stopping():
             raise KeyboardInterrupt
         self.phase = name
 
     def on_step(self, p: Progress) -> None:
-        if self.session.stop.is_set():
+        if self.stopping():
             raise KeyboardInterrupt  # the library hands back the result so far (Interrupted)
         every = max(1, p.total // PREVIEWS)
         path = None

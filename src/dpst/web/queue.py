@@ -2,13 +2,19 @@
 
 On a CPU two runs at once would each take twice as long and need twice the memory; queued, the
 first result comes as soon as it can, and every waiting session sees how many runs are ahead of its
-own (:meth:`RunQueue.ahead`).
+own (:meth:`RunQueue.ahead`).  A queue may be bounded: at most ``per_owner`` runs of one session and
+``most`` in all, queued or running; a run over either is refused (:class:`QueueFull`) with words for
+the page.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+
+
+class QueueFull(ValueError):
+    """A run refused because the queue is at one of its limits; the message says which."""
 
 
 class RunQueue:
@@ -18,19 +24,35 @@ class RunQueue:
     runs hold a slot and no earlier ticket is still waiting; ``leave`` frees the slot (or the place in
     line).  A waiting run that gives up (Stop, or its session ended) leaves without running."""
 
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, per_owner: int | None = None, most: int | None = None) -> None:
         if slots < 1:
             raise ValueError(f"slots {slots}: at least 1 run must be able to go")
-        self.slots = slots
+        self.slots, self.per_owner, self.most = slots, per_owner, most
         self._waiting: list[int] = []  # tickets in line, oldest first
         self._running: set[int] = set()
+        self._owners: dict[int, str] = {}  # ticket -> whose run (a session id)
         self._tickets = itertools.count(1)
         self._cond = threading.Condition()
 
-    def enter(self) -> int:
+    def enter(self, owner: str = "") -> int:
+        """A ticket for a run of ``owner``, last in line; QueueFull when the queue is at a limit."""
         with self._cond:
+            held = len(self._running) + len(self._waiting)
+            if self.most is not None and held >= self.most:
+                raise QueueFull(
+                    f"the server's queue is full ({held} runs queued or running, its limit); "
+                    "try again in a few minutes"
+                )
+            mine = sum(1 for o in self._owners.values() if o == owner)
+            if self.per_owner is not None and mine >= self.per_owner:
+                runs = f"{mine} run{'s' if mine != 1 else ''}"
+                raise QueueFull(
+                    f"this page already has {runs} queued or running (the server's limit for a page); "
+                    "wait for it to finish, or Stop it"
+                )
             ticket = next(self._tickets)
             self._waiting.append(ticket)
+            self._owners[ticket] = owner
             self._cond.notify_all()
             return ticket
 
@@ -66,6 +88,7 @@ class RunQueue:
             self._running.discard(ticket)
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
+            self._owners.pop(ticket, None)
             self._cond.notify_all()
 
     def __len__(self) -> int:

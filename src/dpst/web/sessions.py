@@ -13,10 +13,12 @@ of it.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,12 +64,24 @@ class Session:
     busy: int = 0  # work in progress that still writes into the folder
     closed: bool = False
     started: float = field(default_factory=time.time)
+    client: str | None = None  # the client (browser) the session belongs to, see Sessions.claim
+    active: float = field(default_factory=time.monotonic)  # when it last did something
+    notice: str = ""  # what the page should be told (a result of its was deleted to make room)
+    _made: dict[str, list[Path]] = field(default_factory=dict)
 
-    def new_folder(self, prefix: str) -> Path:
-        """A fresh sub-folder (``prefix`` + a counter), so a new file never reuses an old URL."""
+    def new_folder(self, prefix: str, keep: int | None = None) -> Path:
+        """A fresh sub-folder (``prefix`` + a counter), so a new file never reuses an old URL.  With
+        ``keep``, only the newest ``keep`` folders of this prefix are kept: the older go (the page
+        may still be fetching the one before the newest)."""
         with self.lock:
             self.runs += 1
             path = self.folder / f"{prefix}{self.runs}"
+            made = self._made.setdefault(prefix, [])
+            made.append(path)
+            old = made[:-keep] if keep else []
+            del made[: len(old)]
+        for folder in old:
+            shutil.rmtree(folder, ignore_errors=True)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -75,29 +89,79 @@ class Session:
         return all(w in self.photos for w in WHICH)
 
 
+ENDED = 10_000  # ended sessions whose reason is kept for their page, at most
+
+
 class Sessions:
     """The live sessions, by the id the web framework gives each browser tab."""
 
     def __init__(self, root: str | Path, uploads: str | Path | None = None) -> None:
         """root: the folder of the session folders; uploads: the web framework's folder of uploaded
-        files, swept when a session ends (None: not swept)."""
-        self.root = Path(root)
-        self.uploads = Path(uploads) if uploads is not None else None
+        files, swept when a session ends (None: not swept), and counted with ``root`` as the disk
+        the sessions use."""
+        self.root = Path(os.path.abspath(root)).resolve()
+        self.uploads = Path(os.path.abspath(uploads)).resolve() if uploads is not None else None
         self._live: dict[str, Session] = {}
+        self._by_folder: dict[str, Session] = {}
         self._tracked: dict[str, set[Path]] = {}
+        self._ended: OrderedDict[str, str] = OrderedDict()  # why a session ended, for its page
+        self._results: list[tuple[float, Session, Path]] = []  # finished runs' folders, oldest first
         self._lock = threading.Lock()
 
     def get(self, sid: str) -> Session:
-        """The session ``sid``, made (with its folder) on first use.  A closed session is not
-        reopened: its id gets a new, empty session."""
+        """The session ``sid``, made (with its folder) on first use, and marked active now.  A closed
+        session is not reopened: its id gets a new, empty session."""
         with self._lock:
             s = self._live.get(sid)
             if s is None:
-                folder = self.root / secrets.token_hex(8)  # not the id: folders are not guessable
+                name = secrets.token_urlsafe(16)  # not the id: folders are not guessable
+                folder = self.root / name
                 folder.mkdir(parents=True, exist_ok=False)
-                s = self._live[sid] = Session(sid, folder)
+                s = self._live[sid] = self._by_folder[name] = Session(sid, folder)
                 self._tracked[sid] = set()
+                self._ended.pop(sid, None)  # its page starts again
+            s.active = time.monotonic()
             return s
+
+    def claim(self, sid: str, client: str | None) -> Session:
+        """The session ``sid`` (:meth:`get`) for a request of ``client`` (its cookie, see
+        :mod:`.guard`): a new session becomes that client's; a session of another client is refused
+        (ValueError), so no client can act in, or fetch from, another's session."""
+        s = self.get(sid)
+        with self._lock:
+            if s.client is None and s.runs == 0:
+                s.client = client
+            if client is None:
+                raise ValueError("this server needs its cookie: allow cookies for this page and reload it")
+            if s.client != client:
+                raise ValueError("this page's session belongs to another browser; reload the page")
+        return s
+
+    def belongs(self, sid: str, client: str | None) -> bool:
+        """True unless the live session ``sid`` is another client's: only its own client may stop it
+        or end it."""
+        with self._lock:
+            s = self._live.get(sid)
+            return s is None or s.client is None or s.client == client
+
+    def owner(self, path: Path) -> str | None:
+        """The client whose session folder holds ``path`` (absolute, resolved), or None."""
+        try:
+            name = path.relative_to(self.root).parts[0]
+        except (ValueError, IndexError):
+            return None
+        with self._lock:
+            s = self._by_folder.get(name)
+            return None if s is None or s.closed else s.client
+
+    def notice(self, sid: str) -> str:
+        """What the page of ``sid`` should be told (why its session ended, or that a result of its
+        was deleted), without counting as activity; "" when nothing."""
+        with self._lock:
+            if sid in self._ended:
+                return self._ended[sid]
+            s = self._live.get(sid)
+            return s.notice if s is not None else ""
 
     def __contains__(self, sid: str) -> bool:
         return sid in self._live
@@ -121,15 +185,18 @@ class Sessions:
             return True
 
     def end(self, s: Session) -> None:
-        """Mark that work as done; a session that ended meanwhile is deleted now."""
+        """Mark that work as done (the session was active until now); a session that ended meanwhile is
+        deleted now."""
         with self._lock:
             s.busy -= 1
+            s.active = time.monotonic()
             remove = s.closed and s.busy == 0
         if remove:
             shutil.rmtree(s.folder, ignore_errors=True)
 
-    def close(self, sid: str) -> None:
-        """The session has ended (its tab was closed or reloaded): stop its run, delete its files."""
+    def close(self, sid: str, why: str = "") -> None:
+        """The session has ended (its tab was closed or reloaded, or ``why``, said to its page if it
+        comes back): stop its run, delete its files."""
         with self._lock:
             s = self._live.pop(sid, None)
             tracked = self._tracked.pop(sid, set())
@@ -137,6 +204,12 @@ class Sessions:
             if s is not None:
                 s.closed = True
                 s.stop.set()
+                self._by_folder.pop(s.folder.name, None)
+                self._results = [r for r in self._results if r[1] is not s]
+                if why:
+                    self._ended[sid] = why
+                    while len(self._ended) > ENDED:
+                        self._ended.popitem(last=False)
             remove = s is not None and s.busy == 0
             horizon = min((x.started for x in self._live.values()), default=time.time())
         for path in tracked - still_held:
@@ -147,11 +220,11 @@ class Sessions:
 
     def sweep(self, horizon: float, keep: set[Path] = frozenset()) -> None:
         """Delete the files in ``uploads`` older than ``horizon`` (a time.time()) but those in
-        ``keep`` and the session folders (``dpst-*``, this server's and any other's)."""
+        ``keep``, the session folders and the server's own hidden files (its lock)."""
         if self.uploads is None or not self.uploads.is_dir():
             return
         for entry in self.uploads.iterdir():
-            if entry.name.startswith("dpst-") or entry == self.root:
+            if entry.name.startswith(".") or entry == self.root:
                 continue
             for path in [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]:
                 try:
@@ -164,6 +237,61 @@ class Sessions:
     def close_all(self) -> None:
         for sid in list(self._live):
             self.close(sid)
+
+    def expire_idle(self, seconds: float, now: float | None = None) -> list[str]:
+        """End every session with nothing going (no run queued or running) and no action for
+        ``seconds``; its page is told so.  Returns their ids."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            idle = [sid for sid, s in self._live.items() if s.busy == 0 and now - s.active > seconds]
+        minutes = f"{seconds / 60:g} minute{'s' if seconds != 60 else ''}"
+        for sid in idle:
+            self.close(
+                sid, f"This page was idle for more than {minutes}, so its photos and results were deleted: "
+                "upload the photos again to go on.",
+            )  # fmt: skip
+        return idle
+
+    # disk --------------------------------------------------------------------------------------------
+
+    def finished(self, s: Session, folder: Path) -> None:
+        """A run of ``s`` finished with its files in ``folder``: the first to go when room is needed."""
+        with self._lock:
+            if not s.closed:
+                self._results.append((time.time(), s, folder))
+
+    def used(self) -> int:
+        """Bytes in the sessions' folders and the framework's uploads."""
+        top = self.uploads if self.uploads is not None and self.root.is_relative_to(self.uploads) else None
+        total = 0
+        for base in [top] if top is not None else [self.root, self.uploads]:
+            if base is None:
+                continue
+            for dirpath, _, names in os.walk(base):
+                for name in names:
+                    try:
+                        total += os.stat(os.path.join(dirpath, name)).st_size
+                    except OSError:  # deleted meanwhile
+                        pass
+        return total
+
+    def make_room(self, limit: int, keep: Path | None = None) -> int:
+        """Delete finished results, oldest first (but ``keep``), until the sessions use at most
+        ``limit`` bytes; the page of each is told.  Returns the bytes used then."""
+        used = self.used()
+        while used > limit:
+            with self._lock:
+                i = next((i for i, r in enumerate(self._results) if r[2] != keep), None)
+                if i is None:
+                    break
+                when, s, folder = self._results.pop(i)
+                s.notice = (
+                    f"Your result of {time.strftime('%H:%M', time.localtime(when))} was deleted to make "
+                    "room on this server: download results soon after they finish."
+                )
+            shutil.rmtree(folder, ignore_errors=True)
+            used = self.used()
+        return used
 
 
 def _delete(path: Path, top: Path | None = None) -> None:
