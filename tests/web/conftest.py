@@ -14,10 +14,12 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,21 @@ def photos(tmp_path_factory) -> dict[str, Path]:
         out[name] = folder / name
         shutil.copyfile(str(data / name), out[name])
     return out
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(path: Path, side: int) -> Path:
+    """A valid black 1-bit PNG of ``side``×``side`` pixels that is a few hundred KB on disk (a
+    decompression bomb: decoded, it takes ``side``² bytes and more)."""
+    row = b"\0" * (1 + (side + 7) // 8)  # filter byte, then the packed bits
+    z = zlib.compressobj(9)
+    rows = [z.compress(row * 1000) for _ in range(side // 1000)] + [z.compress(row * (side % 1000))]
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    data = b"".join(rows) + z.flush()
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+    )
+    return path

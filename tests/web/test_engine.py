@@ -11,8 +11,10 @@ from PIL import Image
 
 from dpst.config import PRESETS, Config
 from dpst.neural.vgg import random_weights
+from dpst.web import engine as engine_module
 from dpst.web import jobs
 from dpst.web.engine import Engine
+from dpst.web.limits import Limits
 from tests.conftest import save_photo
 
 FAST = {"size": 32, "output_size": 40, "style_weight": 10, "photo_weight": 3000}
@@ -203,3 +205,90 @@ def test_downloads_carry_the_uploads_profile_and_metadata(engine, tmp_path):
             assert im.info["icc_profile"] == icc and im.getexif()[0x010F] == "Canon"
             assert im.getexif()[0x0112] == 1 and not im.getexif().get_ifd(0x8825)  # no GPS by default
     assert io.read_photo(r.png).info.space == "RGB"
+
+
+# --- the limits of a shared server ----------------------------------------------------------------
+
+
+def limited(tmp_path, **limits) -> Engine:
+    uploads = tmp_path / "server"
+    return Engine(uploads / "sessions", Config(masks="unsupervised"), random_weights(0), uploads, Limits(**limits))
+
+
+def test_a_photo_over_the_pixel_limit_is_refused_before_it_is_decoded(tmp_path, pair, monkeypatch):
+    engine = limited(tmp_path, megapixels=0.002)  # 2000 pixels; the photo has 3072
+
+    def decode(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(engine_module.io, "load_image", decode)
+    with pytest.raises(ValueError, match=r"content photo cat.png: 64×48 px \(0 megapixels\) is over this server's"):
+        engine.upload_photo("a", "content", pair[0])
+    assert "content" not in engine.sessions.get("a").photos
+
+
+def test_runs_over_the_queues_limits_are_refused_with_words_for_the_page(tmp_path, pair):
+    engine = limited(tmp_path, queued_runs=2)
+    ready(engine, "a", pair)
+    mine = engine.queue.enter("a")  # a run of the same page already waits
+    assert "this page already has 1 run queued or running" in last(engine.run("a", "fast", FAST)).message
+    engine.queue.leave(mine)
+    others = [engine.queue.enter(sid) for sid in ("b", "c")]
+    assert "the server's queue is full (2 runs" in last(engine.run("a", "fast", FAST)).message
+    engine.queue.leave(others[0])
+    run = engine.run("a", "fast", FAST)
+    assert next(run).ahead == 1  # room again: queued behind c's
+    engine.stop("a")
+    assert "nothing ran" in last(run).message
+
+
+def test_a_run_whose_page_stops_listening_stops_at_its_next_step(engine, pair, slow_steps, monkeypatch):
+    steps = []
+    on_step = jobs._Job.on_step
+
+    def counted(job, p):
+        steps.append(p.step)
+        on_step(job, p)
+
+    monkeypatch.setattr(jobs._Job, "on_step", counted)
+    ready(engine, "a", pair)
+    run = engine.run("a", "fast", {**FAST, "size": 48}, poll=0.01)
+    for u in run:
+        if u.stage == 1 and u.step >= 2:
+            break
+    run.close()  # as the web framework closes the handler when its client disconnects
+    seen = len(steps)
+    deadline = time.monotonic() + 10
+    while len(engine.queue) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(engine.queue) == 0  # the worker let go of its slot
+    assert len(steps) <= seen + 1  # the step under way, then no other
+    session = engine.sessions.get("a")
+    assert session.busy == 0 and not session.stop.is_set()  # the session itself goes on
+
+
+def test_a_session_idle_too_long_is_ended_and_its_page_told(tmp_path, pair):
+    engine = limited(tmp_path, idle_minutes=1)
+    ready(engine, "a", pair)
+    ready(engine, "b", pair)
+    folder = engine.sessions.get("a").folder
+    engine.sessions.get("a").active -= 61
+    assert engine.tidy() == ["a"]
+    assert not folder.exists() and "b" in engine.sessions
+    assert "idle for more than 1 minute" in engine.notice("a") and engine.notice("b") == ""
+
+
+def test_the_oldest_finished_result_makes_room_and_a_full_disk_refuses_uploads(tmp_path, pair):
+    engine = limited(tmp_path, disk_mb=10)
+    ready(engine, "a", pair)
+    first = last(engine.run("a", "fast", FAST)).result
+    (first.png.parent / "big.bin").write_bytes(b"\0" * 10_000_000)  # as if it were a huge result
+    second = last(engine.run("a", "fast", FAST)).result
+    assert not first.png.exists() and second.png.exists()
+    assert "was deleted to make room on this server" in engine.notice("a")
+    stray = engine.sessions.uploads / "4f2a" / "big.bin"  # something that is no result fills the disk
+    stray.parent.mkdir()
+    stray.write_bytes(b"\0" * 11_000_000)
+    with pytest.raises(ValueError, match=r"content photo cat.png: the server's disk space for pages is full"):
+        engine.upload_photo("a", "content", pair[0])
+    assert "disk space for pages is full" in last(engine.run("a", "fast", FAST)).message

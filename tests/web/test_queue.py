@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from dpst.web.queue import RunQueue
+from dpst.web.queue import QueueFull, RunQueue
 
 
 def test_first_come_first_served_and_each_told_how_many_are_ahead():
@@ -51,3 +51,16 @@ def test_two_slots_run_two_at_once():
     assert not q.wait_turn(c, timeout=0) and q.ahead(c) == 2
     with pytest.raises(ValueError, match="at least 1"):
         RunQueue(0)
+
+
+def test_a_bounded_queue_refuses_a_run_over_its_limits_and_says_which():
+    q = RunQueue(1, per_owner=1, most=3)
+    a = q.enter("a")
+    with pytest.raises(QueueFull, match="this page already has 1 run queued or running"):
+        q.enter("a")
+    q.enter("b")
+    q.enter("c")
+    with pytest.raises(QueueFull, match=r"the server's queue is full \(3 runs"):
+        q.enter("d")
+    q.leave(a)
+    assert q.ahead(q.enter("a")) == 2  # a's place is free again, last in line

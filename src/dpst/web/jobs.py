@@ -118,8 +118,8 @@ class Runs:
             return
 
         def let_go() -> None:
-            self.queue.leave(ticket)
             self.sessions.end(s)
+            self.queue.leave(ticket)
 
         worker = threading.Thread(
             target=job.go, args=(self.stylizer, c.path, st.path, c_mask, s_mask, let_go), daemon=True

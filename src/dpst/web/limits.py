@@ -7,6 +7,7 @@ Nothing here needs the web framework.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,11 @@ def check_upload(path: str | Path, limits: Limits, what: str) -> tuple[int, int]
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:  # reads the header; nothing is decoded
                 w, h = im.size
-    except Image.DecompressionBombError:  # over twice PIL's own limit, also read from the header
+    except Image.DecompressionBombError as exc:  # over twice PIL's own limit, also read from the header
+        if 2 * (Image.MAX_IMAGE_PIXELS or 0) >= limits.max_pixels:
+            found = re.search(r"\((\d+) pixels\)", str(exc))  # PIL: "Image size (N pixels) exceeds ..."
+            size = f"{int(found[1]) / 1e6:.0f} megapixels " if found else ""
+            raise ValueError(f"{what}: {size}{_over(limits)}") from None
         raise ValueError(f"{what}: image too large (over {Image.MAX_IMAGE_PIXELS} pixels)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return 0, 0
