@@ -212,7 +212,8 @@ def test_downloads_carry_the_uploads_profile_and_metadata(engine, tmp_path):
 
 def limited(tmp_path, **limits) -> Engine:
     uploads = tmp_path / "server"
-    return Engine(uploads / "sessions", Config(masks="unsupervised"), random_weights(0), uploads, Limits(**limits))
+    config = Config(masks="unsupervised")
+    return Engine(uploads / "sessions", config, random_weights(0), uploads, Limits(**limits))
 
 
 def test_a_photo_over_the_pixel_limit_is_refused_before_it_is_decoded(tmp_path, pair, monkeypatch):
@@ -222,7 +223,7 @@ def test_a_photo_over_the_pixel_limit_is_refused_before_it_is_decoded(tmp_path, 
         raise AssertionError("decoded")
 
     monkeypatch.setattr(engine_module.io, "load_image", decode)
-    with pytest.raises(ValueError, match=r"content photo cat.png: 64×48 px \(0 megapixels\) is over this server's"):
+    with pytest.raises(ValueError, match=r"photo cat.png: 64×48 px \(0 megapixels\) is over this server's"):
         engine.upload_photo("a", "content", pair[0])
     assert "content" not in engine.sessions.get("a").photos
 
