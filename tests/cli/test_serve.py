@@ -30,3 +30,60 @@ def test_help(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["serve", "--help"])
     assert stop.value.code == 0 and "127.0.0.1" in capsys.readouterr().out
+
+
+@pytest.fixture
+def no_binding(monkeypatch):
+    """Fail the test if anything is bound or the server is started."""
+    import socket
+
+    def bind(self, address):
+        raise AssertionError(f"bound {address}")
+
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    monkeypatch.delenv("DPST_AUTH", raising=False)
+
+
+def test_the_network_without_a_login_exits_2_in_one_line_before_binding(no_binding, capsys):
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--host 0.0.0.0 opens the page to the network" in err[0]
+    assert "--auth-file" in err[0] and "--no-auth" in err[0]
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--auth", "ann-s3cret"], "--auth: expected USER:PASSWORD"),
+        (["--auth", "ann:s3cret", "--no-auth"], "contradict"),
+        (["--idle-minutes", "0"], "--idle-minutes 0"),
+    ],
+)
+def test_bad_logins_and_limits_exit_2_without_showing_a_password(no_binding, capsys, argv, words):
+    assert main(["serve", "--host", "0.0.0.0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "s3cret" not in err
+
+
+def test_a_login_from_the_environment_opens_the_network_and_limits_reach_the_server(monkeypatch, capsys):
+    pytest.importorskip("gradio")
+    import dpst.web.app
+
+    got = {}
+
+    class Demo:
+        is_running = False
+
+    def start(host, port, config, limits, logins):
+        got.update(host=host, limits=limits, logins=logins)
+        return Demo()
+
+    monkeypatch.setattr(dpst.web.app, "start", start)
+    monkeypatch.setattr(dpst.web.app, "shutdown", lambda demo: None)
+    monkeypatch.setattr(dpst.cli.serve.signal, "signal", lambda *args: None)  # keep pytest's SIGTERM
+    monkeypatch.setenv("DPST_AUTH", "ann:s3cret")
+    assert main(["serve", "--host", "0.0.0.0", "--queued-runs", "4", "--megapixels", "12"]) == 0
+    assert got["logins"] == [("ann", "s3cret")] and got["host"] == "0.0.0.0"
+    assert (got["limits"].queued_runs, got["limits"].megapixels) == (4, 12.0)
+    err = capsys.readouterr().err
+    assert "login required, 1 user" in err and "s3cret" not in err

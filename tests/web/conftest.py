@@ -18,8 +18,10 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -56,9 +58,10 @@ def free_port() -> int:
 
 
 class Server:
-    """A ``dpst serve`` subprocess, and the folder its web framework keeps files in."""
+    """A ``dpst serve`` subprocess, and the folder its web framework keeps files in (each server keeps
+    its own files in a ``dpst-*`` folder there).  ``args``: more flags; ``env``: more variables."""
 
-    def __init__(self, files: Path) -> None:
+    def __init__(self, files: Path, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
         self.files = files
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -70,10 +73,11 @@ class Server:
             "GRADIO_TEMP_DIR": str(files),
             "GRADIO_HEARTBEAT_INTERVAL": "1",
             "OMP_NUM_THREADS": "1",
+            **(env or {}),
         }
-        self.log = files.parent / "serve.log"
+        self.log = files.parent / f"serve-{self.port}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dpst", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "dpst", "serve", "--port", str(self.port), *args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=self.log.open("w"),
@@ -85,14 +89,32 @@ class Server:
             try:
                 with urllib.request.urlopen(self.url, timeout=2):
                     return
+            except urllib.error.HTTPError:  # it answers (401 behind a login)
+                return
             except OSError:
                 time.sleep(0.5)
         self.stop()
         raise RuntimeError(f"dpst serve did not answer in 120 s: {self.log.read_text()}")
 
+    def folders(self) -> list[Path]:
+        """The servers' own folders that exist now (this server's, and any a killed one left)."""
+        return [p for p in self.files.glob("dpst-*") if p.is_dir()]
+
     def sessions(self) -> list[Path]:
         """The session folders that exist now."""
-        return [p for root in self.files.glob("dpst-*") for p in root.iterdir() if p.is_dir()]
+        return [p for root in self.files.glob("dpst-*/sessions") for p in root.iterdir() if p.is_dir()]
+
+    def rss(self) -> int:
+        """The server's resident memory, in bytes (Linux)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def cpu(self) -> float:
+        """CPU seconds the server has used (Linux)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
