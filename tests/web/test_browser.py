@@ -311,6 +311,7 @@ def test_two_sessions_at_once_each_get_their_own_result_and_see_the_queue(browse
         time.sleep(0.2)
     assert not any(Path(f).exists() for f in folders)
     assert server.sessions() == []
-    # with no session left, no file that any session uploaded or made is left either
-    left = [p for p in server.files.rglob("*") if p.is_file() and p.stat().st_size > 0]
+    # with no session left, no file that any session uploaded or made is left either (the server's
+    # lock file, web/workdir.py, stays as long as it runs)
+    left = [p for p in server.files.rglob("*") if p.is_file() and p.stat().st_size > 0 and p.name != ".lock"]
     assert left == [], left
