@@ -1,6 +1,6 @@
 """Load on ``dpst serve``: many clients at once through ``gradio_client``, each with runs of its own.
 
-    python benchmarks/serve_load.py [--clients 8] [--runs 5] [--size 160] [--photo-size 192]
+    python benchmarks/serve_load.py [--clients 8] [--runs 5] [--size 128] [--photo-size 160]
 
 A ``dpst serve`` (this tree's code, the real VGG-19 weights) is started on 127.0.0.1 in a subprocess;
 CLIENTS clients connect at once and each submits RUNS runs of the fast preset at SIZE px, one after
@@ -11,7 +11,9 @@ PHOTO_SIZE px; run k of client c takes pair (c * RUNS + k) mod 20 + 1).  It chec
   closer in colour (style_swd) to its own style than its content photo is;
 - the queue places each run was shown are consistent: they never grow, none is more than CLIENTS - 1,
   and for each place k shown, at least k other runs ended between then and the run's start;
-- the server's memory (RSS) after all runs is within 15% of its RSS after the first RSS_AFTER runs;
+- the server's memory (RSS) after all runs is within 15% of its RSS after the first RSS_AFTER runs
+  (sampled as a run ends; with many clients the next run is going then, so the peak of those samples
+  is reported too);
 - once the clients have closed, no file of any session is left in the server's folder;
 
 and reports the throughput (runs a minute, first submit to last result) and each run's wait in the
@@ -52,10 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--runs", type=int, default=5, help="runs of each client, one after the other (default: %(default)s)"
     )
     p.add_argument(
-        "--size", type=int, default=160, help="working size of each run, px (default: %(default)s)"
+        "--size", type=int, default=128, help="working size of each run, px (default: %(default)s)"
     )
     p.add_argument(
-        "--photo-size", type=int, default=192, help="long side of the photos, px (default: %(default)s)"
+        "--photo-size", type=int, default=160, help="long side of the photos, px (default: %(default)s)"
     )
     p.add_argument(
         "--rss-after", type=int, default=5, help="runs after which RSS is the baseline (default: %(default)s)"
@@ -106,7 +108,12 @@ class Server:
 
     def left(self) -> list[str]:
         """Files of sessions still in the server's folder (its lock file is its own)."""
-        return [str(p) for p in self.files.glob("dpst-*/**/*") if p.is_file() and p.name != ".lock"]
+        return [
+            os.path.join(top, name)
+            for top, _, names in os.walk(self.files)  # files go meanwhile: os.walk skips them
+            for name in names
+            if name != ".lock"
+        ]
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -170,8 +177,8 @@ class Load:
                 for end in job:
                     state, ahead = status(end[0])
                     t = self.now()
-                    if state == "queued":
-                        run["places"].append((t, ahead))
+                    if state == "queued" and (not run["places"] or run["places"][-1][1] != ahead):
+                        run["places"].append((t, ahead))  # each place when first shown
                     elif state == "running" and run["places"] and "started" not in run:
                         run["started"] = t  # out of the queue: masks, then the steps
                 run["ended"] = self.now()
@@ -185,6 +192,7 @@ class Load:
                     path.write_bytes(answer.read())
                 run.update(result=str(path), command=end[4])
                 with self.lock:
+                    run["rss_mb"] = self.server.rss() / 1e6
                     self.runs.append(run)
                     if len(self.runs) == self.args.rss_after:
                         self.rss_first = self.server.rss()
@@ -300,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
 def summary(runs, args, rss_start, rss_first, rss_end, load_before, load_after) -> dict:
     if not runs:
         raise RuntimeError("no run finished")
+    by_end = sorted(runs, key=lambda r: r["ended"])
     waits = [r["started"] - r["submitted"] for r in runs]
     work = [r["ended"] - r["started"] for r in runs]
     span = max(r["ended"] for r in runs) - min(r["submitted"] for r in runs) if runs else float("nan")
@@ -316,6 +325,7 @@ def summary(runs, args, rss_start, rss_first, rss_end, load_before, load_after) 
         "rss_mb": {
             "start": rss_start / 1e6,
             f"after_{args.rss_after}": rss_first / 1e6,
+            "peak_after_that": max([r["rss_mb"] for r in by_end[args.rss_after :]], default=0.0),
             "end": rss_end / 1e6,
         },
         "own_style_closer": sum(r["swd"] < r["swd_content"] for r in runs),
@@ -333,7 +343,7 @@ def print_table(r: dict) -> None:
     print(f"Runs: {what}, photos {r['photo_size']} px, real VGG-19 weights\n")
     rss = r["rss_mb"]
     after = [k for k in rss if k.startswith("after_")][0]
-    head = f"RSS (MB): {after.replace('_', ' ')} runs / end"
+    head = f"RSS (MB): {after.replace('_', ' ')} runs / peak after / end"
     print(
         f"| runs/min | wait in queue (s): median / mean / max | run (s): median | {head} | own style closer |"
     )
@@ -343,7 +353,7 @@ def print_table(r: dict) -> None:
         f"{r['runs_per_min']:.1f}",
         f"{w['median']:.0f} / {w['mean']:.0f} / {w['max']:.0f}",
         f"{r['run_s']['median']:.1f}",
-        f"{rss[after]:.0f} / {rss['end']:.0f}",
+        f"{rss[after]:.0f} / {rss['peak_after_that']:.0f} / {rss['end']:.0f}",
         f"{r['own_style_closer']} of {r['runs']}",
     ]
     print("| " + " | ".join(cells) + " |")

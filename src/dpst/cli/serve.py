@@ -32,6 +32,10 @@ OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "GRADIO_HEARTBEAT_INTERVAL": "5",
 }
+# oneDNN (torch's CPU kernels) keeps the kernels it made for every image size it met, 1024 of them:
+# a server meeting photos of new sizes grows by MBs a run until that fills.  256 holds a run's few
+# dozen; measured in docs/web.md ("Under load").  Read by oneDNN when it makes its first kernel.
+MEMORY_ENV = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "256"}
 
 
 def build_parser() -> ArgumentParser:
@@ -72,7 +76,7 @@ def run_serve(argv: Sequence[str]) -> int:
     check_access(args.host, logins, args.no_auth)  # before anything is bound
     if importlib.util.find_spec("gradio") is None:
         raise MissingExtra("web", "dpst serve")
-    for key, value in OFFLINE_ENV.items():
+    for key, value in {**OFFLINE_ENV, **MEMORY_ENV}.items():
         os.environ.setdefault(key, value)
     config = Config(device=args.device, weights=args.weights)
     from ..web.app import shutdown, start

@@ -3,6 +3,9 @@ library's progress into previews, and its result into the files the page offers.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +32,27 @@ DISK_FULL = (
     "the server's disk space for pages is full ({} MB, its limit), even with every finished result "
     "deleted; try again later"
 )
+
+
+def trim_memory() -> None:
+    """Hand the memory a run freed back to the system.  glibc keeps freed heap memory for reuse, and
+    as photos of new sizes come, a server's RSS creeps up by several MB a run without it (measured:
+    docs/web.md, "Under load").  A no-op where the C library is not glibc."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    if sys.platform != "linux":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _glibc()
 
 
 class Runs:
@@ -118,6 +142,7 @@ class Runs:
             return
 
         def let_go() -> None:
+            trim_memory()
             self.sessions.end(s)
             self.queue.leave(ticket)
 
