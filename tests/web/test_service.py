@@ -24,7 +24,10 @@ pytest.importorskip("gradio", reason="needs the web extra (gradio)")
 gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory and CPU from /proc"),
+]
 
 MB = 1_000_000
 SECRET = "pw-7f3a9c"  # a password no log may show

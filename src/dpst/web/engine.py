@@ -219,7 +219,10 @@ class Engine:
 
         def loop() -> None:
             while not self._tidying.wait(every):
-                self.tidy()
+                try:
+                    self.tidy()
+                except OSError:  # a file went while it was looked at: the next round sees
+                    pass
 
         threading.Thread(target=loop, name="dpst-tidy", daemon=True).start()
 
