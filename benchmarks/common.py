@@ -331,6 +331,18 @@ def _draw(strokes, py, px, width, r, yy, xx) -> None:
 BLEND_WIDTH = 2  # pixels: a hand colour no thicker than this anywhere is an anti-aliasing blend
 
 
+def strokes_rgba(strokes: np.ndarray) -> Image.Image:
+    """A strokes map (label ids, ``UNLABELLED`` unpainted) as the RGBA PNG ``dpst --content-mask``
+    reads: palette colours on a transparent background."""
+    from dpst.ops.palette import PALETTE, UNLABELLED
+
+    rgba = np.zeros((*strokes.shape, 4), np.uint8)
+    painted = strokes != UNLABELLED
+    rgba[painted, :3] = PALETTE[strokes[painted]].astype(np.uint8)
+    rgba[painted, 3] = 255
+    return Image.fromarray(rgba, "RGBA")
+
+
 def drop_blends(hands: list[np.ndarray], width: int = BLEND_WIDTH) -> list[np.ndarray]:
     """The hand masks with their anti-aliasing blends unlabelled: the authors' masks are anti-aliased,
     and the blend of two colours along an edge often lands nearest to a third (black and white blend

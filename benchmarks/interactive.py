@@ -33,8 +33,7 @@ from pathlib import Path
 
 import common
 import numpy as np
-from common import drop_blends, pair_files, parse_ids, update_doc, write_json
-from PIL import Image
+from common import drop_blends, pair_files, parse_ids, strokes_rgba, update_doc, write_json
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
@@ -118,14 +117,6 @@ def next_stroke(
     r = int(np.ceil(half))
     disk = np.hypot(*np.mgrid[-r : r + 1, -r : r + 1]) <= half
     return p, ndimage.binary_dilation(line, disk) & err
-
-
-def strokes_rgba(strokes: np.ndarray) -> Image.Image:
-    rgba = np.zeros((*strokes.shape, 4), np.uint8)
-    painted = strokes != UNLABELLED
-    rgba[painted, :3] = PALETTE[strokes[painted]].astype(np.uint8)
-    rgba[painted, 3] = 255
-    return Image.fromarray(rgba, "RGBA")
 
 
 def nos(curve: list[float], bar: float) -> int:

@@ -24,7 +24,16 @@ from pathlib import Path
 
 import common
 import numpy as np
-from common import contact_sheet, drop_blends, pair_files, parse_ids, simulate_strokes, update_doc, write_json
+from common import (
+    contact_sheet,
+    drop_blends,
+    pair_files,
+    parse_ids,
+    simulate_strokes,
+    strokes_rgba,
+    update_doc,
+    write_json,
+)
 from PIL import Image
 
 from dpst.io import load_image, load_mask
@@ -45,14 +54,6 @@ def colour_iou(pred: list[np.ndarray], hand: list[np.ndarray]) -> dict[int, floa
     g = np.concatenate([a.ravel() for a in hand])
     p, g = p[g >= 0], g[g >= 0]
     return {int(c): float(((p == c) & (g == c)).sum() / ((p == c) | (g == c)).sum()) for c in np.unique(g)}
-
-
-def strokes_rgba(strokes: np.ndarray) -> Image.Image:
-    rgba = np.zeros((*strokes.shape, 4), np.uint8)
-    painted = strokes != UNLABELLED
-    rgba[painted, :3] = PALETTE[strokes[painted]].astype(np.uint8)
-    rgba[painted, 3] = 255
-    return Image.fromarray(rgba, "RGBA")
 
 
 def overlay(photo: np.ndarray, strokes: np.ndarray) -> Image.Image:
