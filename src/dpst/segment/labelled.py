@@ -118,7 +118,7 @@ def prepare(
         c_full, s_full, content_mask, style_mask, segment, (c.shape[:2], s.shape[:2]), net
     )
     ids, missing = match_labels(c_lab, s_lab)
-    if missing and content_mask is not None and segment is None:
+    if missing and (content_mask is not None or style_mask is not None):  # the user painted it
         names = ", ".join(PALETTE_NAMES[k] for k in missing)
         warnings.warn(f"content-mask regions absent from the style mask get no style: {names}", stacklevel=3)
     if not ids:
