@@ -13,11 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageCms
 
 from dpst import io
-from dpst.cli import main
 from tests.conftest import photo
 from tests.files import media
 
@@ -47,22 +45,7 @@ def d(tmp_path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # A tiny network gains nothing from threads, and on a busy machine they cost seconds a run.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture
-def run(capsys, tiny_weights_file):
-    def go(*argv) -> tuple[int, str]:
-        code = main([str(a) for a in (*argv, *FAST, "--weights", tiny_weights_file)])
-        return code, capsys.readouterr().err
-
-    return go
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _files(folder: Path) -> dict[Path, bytes]:

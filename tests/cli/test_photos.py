@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from dpst import io
@@ -30,21 +29,7 @@ from tests.files.media import (
 FAST = ["--size", "48", "--iterations", "2", "--no-stage2", "--no-filter", "--masks", "none", "-q"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture
-def run(capsys, tiny_weights_file):
-    def go(*argv) -> tuple[int, str]:
-        code = main([str(a) for a in (*argv, *FAST, "--weights", tiny_weights_file)])
-        return code, capsys.readouterr().err
-
-    return go
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
