@@ -91,7 +91,7 @@ def test_lut_command_checks_its_output_first(tmp_path, pair, fast, capsys):
 def test_ctrl_c_in_lut_writes_nothing(tmp_path, pair, fast, capsys, monkeypatch):
     import dpst.neural.lbfgs
 
-    real = dpst.neural.lbfgs.torch.optim.LBFGS.step
+    real = dpst.neural.lbfgs.LBFGS.step
     calls = {"n": 0}
 
     def step(self, closure):
@@ -100,7 +100,7 @@ def test_ctrl_c_in_lut_writes_nothing(tmp_path, pair, fast, capsys, monkeypatch)
             raise KeyboardInterrupt
         return real(self, closure)
 
-    monkeypatch.setattr(dpst.neural.lbfgs.torch.optim.LBFGS, "step", step)
+    monkeypatch.setattr(dpst.neural.lbfgs.LBFGS, "step", step)
     before = set(tmp_path.iterdir())
     code, err = _run(capsys, ["lut", *pair, "-o", tmp_path / "look.cube", *fast, "--iterations", "5"])
     assert code == 130 and "nothing written" in err

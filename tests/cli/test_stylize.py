@@ -116,7 +116,7 @@ def test_run_writes_output_and_snapshots(tmp_path, pair, capsys, tiny_weights_fi
 def test_ctrl_c_writes_current_result(tmp_path, pair, capsys, tiny_weights_file, monkeypatch):
     import dpst.neural.lbfgs
 
-    real = dpst.neural.lbfgs.torch.optim.LBFGS.step
+    real = dpst.neural.lbfgs.LBFGS.step
     calls = {"n": 0}
 
     def step(self, closure):
@@ -125,7 +125,7 @@ def test_ctrl_c_writes_current_result(tmp_path, pair, capsys, tiny_weights_file,
             raise KeyboardInterrupt
         return real(self, closure)
 
-    monkeypatch.setattr(dpst.neural.lbfgs.torch.optim.LBFGS, "step", step)
+    monkeypatch.setattr(dpst.neural.lbfgs.LBFGS, "step", step)
     out = tmp_path / "o.png"
     code, err = _run(
         capsys,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dpst.neural.lbfgs import run_lbfgs
+from dpst.neural.lbfgs import LBFGS, run_lbfgs
 
 
 def _quadratic(spike_at: int | None, seen: list[torch.Tensor]):
@@ -41,17 +41,17 @@ def test_a_blow_up_on_the_last_step_is_caught_and_the_best_point_returned(monkey
     """The last L-BFGS move used to come back unevaluated; here it lands far uphill."""
     x0 = torch.rand(1, 3, 4, 5, generator=torch.Generator().manual_seed(0))
     steps, calls, seen = 5, [], []
-    real = torch.optim.LBFGS.step
+    real = LBFGS.step
 
     def step(self, closure):
         out = real(self, closure)
         calls.append(1)
         if len(calls) == steps:  # the final move jumps far from the optimum
             with torch.no_grad():
-                self.param_groups[0]["params"][0].add_(8.0)
+                self.z.add_(8.0)
         return out
 
-    monkeypatch.setattr(torch.optim.LBFGS, "step", step)
+    monkeypatch.setattr(LBFGS, "step", step)
     result = run_lbfgs(x0, _quadratic(None, seen), {"fit": 1.0}, steps)
     loss = float((result - 0.3).pow(2).sum())
     best_seen = min(float((x - 0.3).pow(2).sum()) for x in seen[:steps])
@@ -85,3 +85,57 @@ def test_reweigh_sees_the_start_once_and_its_weights_hold_for_the_run():
     both = run_lbfgs(x0, terms, {"a": 1.0, "b": 1.0}, 20)
     assert float(both.mean()) == pytest.approx(0.5, abs=0.01)
     assert float(x.min()) > 0.7
+
+
+def _bumpy(z: torch.Tensor) -> torch.Tensor:
+    """A smooth non-quadratic function with a coupled quadratic part."""
+    a = torch.linspace(0.5, 2.0, z.numel())
+    return (a * z.pow(2)).sum() + 0.3 * (z[1:] * z[:-1]).sum() - z.sum() + 0.1 * torch.sin(3 * z).sum()
+
+
+@pytest.mark.parametrize("history", [3, 50])
+def test_same_steps_as_torch_lbfgs_without_line_search(history):
+    """Our L-BFGS makes the moves torch.optim.LBFGS(max_iter=1) makes, to the bit (it stands in for
+    it to spare every run the import of torch's compiler)."""
+    mine = torch.zeros(30, requires_grad=True)
+    theirs = torch.zeros(30, requires_grad=True)
+    reference = torch.optim.LBFGS(
+        [theirs], lr=1.0, max_iter=1, history_size=history, tolerance_grad=0.0, tolerance_change=0.0
+    )
+    ours = LBFGS(mine, history)
+
+    def closure(z):
+        def evaluate():
+            z.grad = None
+            loss = _bumpy(z)
+            loss.backward()
+            return loss
+
+        return evaluate
+
+    for _ in range(25):
+        reference.step(closure(theirs))
+        ours.step(closure(mine))
+        assert torch.equal(mine, theirs)
+    assert float(_bumpy(mine)) < float(_bumpy(torch.zeros(30))) - 1.0  # and it went downhill
+
+
+def test_reset_restarts_with_a_short_steepest_descent_step():
+    z = torch.zeros(6, requires_grad=True)
+    opt = LBFGS(z, 5)
+
+    def evaluate():
+        z.grad = None
+        loss = _bumpy(z)
+        loss.backward()
+        return loss
+
+    for _ in range(4):
+        opt.step(evaluate)
+    opt.reset()
+    before = z.detach().clone()
+    g = torch.autograd.grad(_bumpy(z), z)[0]
+    opt.step(evaluate)
+    step = z.detach() - before
+    assert opt.pairs == []
+    assert torch.allclose(step, -g * min(1.0, 1.0 / float(g.abs().sum())), atol=1e-7)
