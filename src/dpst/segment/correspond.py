@@ -207,14 +207,21 @@ def appearance(deep: np.ndarray, rgb: np.ndarray, grid: tuple[int, int], s: Corr
     return np.concatenate([standardise([b], wt)[0] for b, wt in blocks], 1)
 
 
-def _cells(net, rgb: np.ndarray, s: CorrespondSettings) -> tuple[torch.Tensor, np.ndarray, tuple[int, int]]:
-    """Descriptors (N, D) on the net's device, appearance (N, D'), and grid of one photo."""
-    small = io.resize_long_side(rgb, s.analysis_size)
+def deep_cells(net, rgb: np.ndarray, size: int) -> tuple[torch.Tensor, np.ndarray, tuple[int, int]]:
+    """A photo's cell descriptors (N, D) on the net's device (:func:`descriptors` of :data:`LAYERS` on
+    the relu4_1 grid of a copy at a long side of ``size``), that copy (h, w, 3), and the (gh, gw) grid,
+    cells in row-major order.  net: a :class:`dpst.neural.vgg.VGGFeatures`."""
+    small = io.resize_long_side(rgb, size)
     dev = next(net.parameters()).device
     with torch.no_grad():
         feats = net(to_tensor(small, dev), LAYERS)
     grid = tuple(feats[LAYERS[0]].shape[-2:])
-    desc = descriptors([feats[n] for n in LAYERS], grid)
+    return descriptors([feats[n] for n in LAYERS], grid), small, grid
+
+
+def _cells(net, rgb: np.ndarray, s: CorrespondSettings) -> tuple[torch.Tensor, np.ndarray, tuple[int, int]]:
+    """Descriptors (N, D) on the net's device, appearance (N, D'), and grid of one photo."""
+    desc, small, grid = deep_cells(net, rgb, s.analysis_size)
     return desc, appearance(desc.double().cpu().numpy(), small, grid, s), grid
 
 
