@@ -55,11 +55,12 @@ def choose_masks(
 ) -> tuple[Segmenter | None, str]:
     """The segmenter of a run, and a line saying which masks it uses.  ``given``: the user's masks
     (no segmenter).  Else ``cfg.masks``: ``semantic`` (the scene parser ``cfg.segmenter``, downloaded
-    if need be, or an error); ``auto``, the same when the ``semantic`` extra is installed, else (or
-    offline, or when the download fails) the correspondence masks (:mod:`dpst.segment.correspond`, with
-    ``net``, a :class:`dpst.neural.vgg.VGGFeatures`); ``correspond``; ``unsupervised``, the earlier
-    joint clustering (:mod:`dpst.segment.auto`); or ``none`` (no segmenter).  The line names the
-    parser and its licence, or why none was used."""
+    if need be, or an error, its unsure and orphan content pixels decided by correspondences with
+    ``net``, a :class:`dpst.neural.vgg.VGGFeatures`: :mod:`dpst.segment.hybrid`); ``auto``, the same
+    when the ``semantic`` extra is installed, else (or offline, or when the download fails) the
+    correspondence masks (:mod:`dpst.segment.correspond`, with ``net``); ``correspond``;
+    ``unsupervised``, the earlier joint clustering (:mod:`dpst.segment.auto`); or ``none`` (no
+    segmenter).  The line names the parser and its licence, or why none was used."""
     if given:
         return None, "given"
     if cfg.masks == "none":
@@ -73,7 +74,7 @@ def choose_masks(
                     raise
                 why = f"{cfg.segmenter} {exc.reason}"
             else:
-                segment = lambda c, s, shapes: semantic.semantic_labels(parser, c, s, shapes)  # noqa: E731
+                segment = lambda c, s, shapes: semantic.semantic_labels(parser, c, s, shapes, net)  # noqa: E731
                 return segment, catalogue.masks_line(cfg.segmenter)
         else:
             why = "pip install 'dpst[semantic]'"

@@ -12,7 +12,9 @@ the style's).  Pure functions apart from :class:`SceneParser`, which runs the ne
 - :func:`restricted_labels`: the argmax over the groups the style has, so a content region whose group
   the style lacks goes to its most likely shared group (the paper restricts input labels to the
   style's), never dropped.
-- :func:`semantic_labels`: both photos, with the group probabilities refined edge-aware at full size.
+- :func:`semantic_labels`: both photos, with the group probabilities refined edge-aware at full size;
+  given the VGG network, the content's unsure and orphan pixels are decided by correspondences
+  (:mod:`dpst.segment.hybrid`).
 - :class:`Preprocess`: the input a checkpoint expects (its ``preprocessor_config.json``).
 """
 
@@ -35,6 +37,7 @@ from ..errors import MissingExtra, first_line
 from ..ops.guided import guided_filter
 from ..ops.tensor import to_tensor
 from . import hub
+from .hybrid import HybridSettings, content_probabilities
 
 PARSE_SIZE = 512  # long side the parser sees unless its preprocessor_config.json says (512 px crops)
 MIN_STYLE_SHARE = 0.01  # a group covering less of the style photo is not offered to the content
@@ -248,17 +251,26 @@ def semantic_labels(
     content: np.ndarray,
     style: np.ndarray,
     shapes: tuple[tuple[int, int], tuple[int, int]] | None = None,
+    net=None,
+    hybrid: HybridSettings | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Matched label maps of both photos, as palette indices (sky blue, vegetation green, ...).  The
-    content may only take groups the style has (see :func:`restricted_labels`).  Group probabilities
-    are upsampled and guided-filtered with each photo as guide before the argmax, so boundaries follow
-    the photos' edges.  shapes: the (H, W) of the maps to return (default: the photos' own)."""
+    content may only take groups the style has.  With ``net`` (a :class:`dpst.neural.vgg.VGGFeatures`),
+    it keeps the parser's groups where the parser is sure of them and the style has them, and takes the
+    groups its deep nearest neighbours in the style vote for elsewhere (:mod:`dpst.segment.hybrid`,
+    knobs ``hybrid``, default :class:`HybridSettings`); without, the parser's most likely group that the
+    style has (as :func:`restricted_labels`).  Group probabilities are upsampled and guided-filtered
+    with each photo as guide before the argmax, so boundaries follow the photos' edges.  shapes: the
+    (H, W) of the maps to return (default: the photos' own)."""
     lg_c, lg_s = parser.logits(content), parser.logits(style)
     allowed = style_groups(lg_s.argmax(0))
     shapes = shapes or (content.shape[:2], style.shape[:2])
+    probs = [torch.softmax(lg[allowed], 0) for lg in (lg_c, lg_s)]  # (A, h, w) over the style's groups
+    if net is not None:
+        s = hybrid or HybridSettings()
+        probs[0] = content_probabilities(net, content, style, (lg_c, lg_s), allowed, s)
     out = []
-    for rgb, lg, shape in zip((content, style), (lg_c, lg_s), shapes):
-        prob = torch.softmax(lg[allowed], 0)  # (A, h, w) over the style's groups only
+    for rgb, prob, shape in zip((content, style), probs, shapes):
         photo = rgb if rgb.shape[:2] == tuple(shape) else io.resize(rgb, *shape)
         up = F.interpolate(prob[None], size=tuple(shape), mode="bilinear", align_corners=False)
         r = max(1, round(REFINE_RADIUS * max(shape)))
