@@ -100,3 +100,15 @@ def test_the_line_names_the_parser_and_its_licence(monkeypatch):
         ", its licence, NVIDIA's SegFormer licence (research and evaluation only), forbids commercial use)"
     )
     assert loaded == ["MIT", "NVIDIA's SegFormer licence (research and evaluation only)"]
+
+
+def test_the_parser_is_given_the_network_for_its_correspondences(monkeypatch):
+    """--masks auto and semantic label with the parser and the run's VGG (dpst.segment.hybrid)."""
+    parser, net, seen = object(), object(), []
+    monkeypatch.setattr(semantic, "available", lambda: True)  # the extra, whether installed or not
+    monkeypatch.setattr(semantic, "load_parser", lambda n, *a, **k: parser)
+    monkeypatch.setattr(semantic, "semantic_labels", lambda *a: seen.append(a) or ("c", "s"))
+    for masks in ("auto", "semantic"):
+        segment, _ = choose_masks(dpst.Config(masks=masks), net, SceneParsers(torch.device("cpu")))
+        assert segment("content", "style", "shapes") == ("c", "s")
+    assert seen == [(parser, "content", "style", "shapes", net)] * 2
