@@ -9,7 +9,7 @@ import pytest
 
 from dpst.config import Config
 from dpst.lut import LutSettings
-from dpst.segment import SegmentSettings, StrokeSettings
+from dpst.segment import HybridSettings, SegmentSettings, StrokeSettings
 from dpst.settings import (
     check_settings,
     find_setting,
@@ -158,7 +158,7 @@ def test_a_default_of_another_type_is_refused():
         setting([1], "a list")
 
 
-@pytest.mark.parametrize("cls", [Config, LutSettings, StrokeSettings, SegmentSettings])
+@pytest.mark.parametrize("cls", [Config, LutSettings, StrokeSettings, SegmentSettings, HybridSettings])
 def test_every_field_is_declared_with_help(cls):
     assert setting_fields(cls) == fields(cls)
     for f in fields(cls):
