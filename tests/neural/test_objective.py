@@ -67,3 +67,26 @@ def test_targets_are_computed_in_the_objectives_precision():
     # at the content itself the content term is ~0 in either precision: targets and steps agree
     values, _ = _value_and_grad(obj, content)
     assert float(values["content"]) < 1e-6
+
+
+def test_a_style_layer_weighed_zero_is_not_computed_and_the_rest_is_the_same():
+    """With relu5_1 weighed 0 the network stops at the content layer (relu4_2): same value of every
+    term as when relu5_1 is computed and then weighed 0."""
+    obj, _, x = _objective(torch.float32)
+    weights = {"relu1_1": 0.25, "relu2_1": 0.25, "relu3_1": 0.25, "relu4_1": 0.25, "relu5_1": 0.0}
+    obj.layer_weights = weights
+    asked = []
+    forward = obj.net.forward
+
+    def spy(x, layers):
+        asked.append(tuple(layers))
+        return forward(x, layers)
+
+    obj.net.forward = spy
+    skipped = obj(x)
+    assert "relu5_1" not in asked[-1]
+    obj.net.forward = lambda x, layers: forward(x, (*layers, "relu5_1"))  # computed, weighed 0
+    full = obj(x)
+    assert {k: float(v) for k, v in skipped.items()} == pytest.approx({k: float(v) for k, v in full.items()})
+    obj.layer_weights = {**weights, "relu5_1": 0.25, "relu1_1": 0.0}
+    assert float(obj(x)["style"]) != pytest.approx(float(skipped["style"]))  # the weights do count

@@ -59,12 +59,14 @@ class Objective:
         self.extra[name] = fn
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        # a style layer weighed 0 is not computed (nor the network past the deepest layer used)
+        used = [n for n in STYLE_LAYERS if self.layer_weights is None or self.layer_weights.get(n, 0.0) > 0]
         with precision(x.device, self.dtype):
-            feats = self.net(x, (*STYLE_LAYERS, CONTENT_LAYER))
+            feats = self.net(x, (*used, CONTENT_LAYER))
             # the Gram products too (autocast runs matmuls in self.dtype); their differences to the
             # float32 targets, and every sum, in float32
             style = losses.style_loss(
-                {n: feats[n] for n in STYLE_LAYERS},
+                {n: feats[n] for n in used},
                 self.regions,
                 self.style_targets,
                 self.label_weights,
