@@ -26,7 +26,7 @@ def test_stage3_counts_at_its_own_size_when_it_may_run():
     no_stage3 = (cfg.updated(stage3_iterations=0), cfg.updated(stage2=False))
     assert working_side(no_stage3[0]) == working_side(no_stage3[1]) == cfg.size
     assert working_bytes(cfg.updated(stage3_iterations=0)) < working_bytes(cfg)
-    assert working_side(Config.preset("quality")) == 700 and working_side(Config.preset("fast")) == 256
+    assert working_side(Config.preset("quality")) == 700 and working_side(Config.preset("fast")) == 224
     with pytest.raises(TooLarge, match="smaller --stage3-size"):
         check_memory((700, 467), cfg, available=working_bytes(cfg) // 2)
 

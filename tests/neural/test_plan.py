@@ -58,7 +58,7 @@ def test_stage3_only_on_photos_larger_than_the_working_size():
 
 def test_fast_preset_has_no_stage3_and_no_balance():
     stages = plan(dpst.Config.preset("fast"), photo=2000)
-    assert [(s.number, s.size, s.steps) for s in stages] == [(1, 160, 30), (2, 256, 15)]
+    assert [(s.number, s.size, s.steps) for s in stages] == [(1, 128, 15), (2, 224, 8)]
     assert stages[1].balance == 0.0
 
 

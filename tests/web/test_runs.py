@@ -17,7 +17,7 @@ def test_the_page_shows_each_presets_own_values():
         "output_size": 0,
         "size": 512,
     }
-    assert preset_settings("fast")["size"] == 256 and preset_settings("quality")["style_weight"] == 100.0
+    assert preset_settings("fast")["size"] == 224 and preset_settings("quality")["style_weight"] == 100.0
     assert preset_settings("quality")["photo_weight"] == 3000.0
 
 
