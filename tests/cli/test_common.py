@@ -102,3 +102,42 @@ def test_the_flags_of_dpst_video_are_the_fields_flags():
     own |= {"-q", "--quiet", "-v", "--verbose", "--preset"}
     assert _offered(p) == own | _flags(Config, LutSettings, VideoSettings)
     assert [g.title for g in p._action_groups][2:] == [VIDEO_GROUP, *Config.GROUPS, LUT_GROUP]
+
+
+def test_fetch_parser_first_says_the_size_shows_a_bar_then_asks_nothing(standin, capsys):
+    """``dpst batch`` fetches the parser of automatic masks before its workers start (they would
+    download it silently): the size line and a bar; then, cached, nothing is asked again."""
+    pytest.importorskip("transformers")
+    from dpst import Config
+    from dpst.cli.common import fetch_parser_first
+    from dpst.segment import hub
+    from tests.segment.conftest import DEFAULT
+
+    fetch_parser_first(Config(masks="none"))
+    fetch_parser_first(Config(masks="auto", offline=True))
+    assert standin.requests == [] and hub.snapshot(DEFAULT) is None  # neither may fetch
+    fetch_parser_first(Config(masks="auto"))
+    err = capsys.readouterr().err
+    assert err.startswith(f"dpst: downloading the scene parser {DEFAULT} (0.1 MB, MIT) once into ")
+    assert "scene parser: 100%" in err and hub.snapshot(DEFAULT) is not None
+    asked = len(standin.requests)
+    fetch_parser_first(Config(masks="auto"))
+    assert len(standin.requests) == asked and capsys.readouterr().err == ""
+
+
+def test_batch_fetches_the_parser_before_its_workers_start(album, tmp_path, monkeypatch):
+    from dpst.cli import batch
+
+    seen = []
+
+    def run(*args, **kwargs):
+        seen.append("run")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        batch, "fetch_parser_first", lambda config, quiet: seen.append(("fetch", config.masks))
+    )
+    monkeypatch.setattr(batch, "run_batch", run)
+    argv = ["--content", str(album), "--style", str(album / "look.png"), "-o", str(tmp_path / "o")]
+    assert batch.main(argv) == 130
+    assert seen == [("fetch", "auto"), "run"]

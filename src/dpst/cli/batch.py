@@ -1,7 +1,7 @@
 """``dpst batch``: restyle many photos, resumably, on this machine's cores or a Ray cluster.
 
-    dpst batch MANIFEST -o OUTDIR [--workers N] [--ray ADDRESS|auto|local] [settings]
-    dpst batch --content DIR --style PHOTO -o OUTDIR [...]
+dpst batch MANIFEST -o OUTDIR [--workers N] [--ray ADDRESS|auto|local] [settings]
+dpst batch --content DIR --style PHOTO -o OUTDIR [...]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .common import (
     add_config_arguments,
     add_photo_arguments,
     config_from_args,
+    fetch_parser_first,
     photo_settings_from_args,
 )
 
@@ -113,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ray is not None:
         import_ray()
     jobs, rejected = _jobs_from_args(args)
+    if any(job.content_mask is None for job in jobs):  # automatic masks: the parser fetched once, here
+        fetch_parser_first(config, args.quiet)
     status = StatusLines(args.quiet)
     try:
         summary = run_batch(

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from .. import io
 from ..config import COMMON, PRESETS, Config
-from ..errors import WeightsError, first_line
+from ..errors import DownloadFailed, WeightsError, first_line
 from ..lut import LutSettings, fit_lut
 from ..neural.plan import PHASES, stage_title
+from ..segment import hub, parsers, semantic
 from ..settings import flag_name, format_setting, setting_fields, text_parser
 
 if TYPE_CHECKING:
@@ -240,6 +241,25 @@ class DownloadBar:
         if d.finished:
             self.bar.close()
             self.bar = None
+
+
+def fetch_parser_first(config: Config, quiet: bool = False) -> None:
+    """Before runs in other processes (``dpst batch``'s workers), which would fetch the scene parser
+    that ``--masks auto``/``semantic`` asks for silently: fetch it here, with its size line and bar.
+    A parser that cannot be had is left to the runs (``auto`` falls back there, with its line)."""
+    if config.masks not in ("auto", "semantic") or not semantic.available():
+        return
+    if Path(config.segmenter).is_dir() or hub.snapshot(config.segmenter) is not None:
+        return
+    try:
+        hub.fetch(
+            config.segmenter,
+            DownloadBar(quiet),
+            licence=parsers.licence(config.segmenter),
+            offline=hub.offline_reason(config.offline),
+        )
+    except DownloadFailed:
+        pass
 
 
 class PhaseLines:

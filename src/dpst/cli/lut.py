@@ -20,6 +20,7 @@ from ..neural.lbfgs import Interrupted
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
+    DownloadBar,
     ProgressBar,
     add_config_arguments,
     add_lut_arguments,
@@ -47,7 +48,7 @@ def run_lut(argv: Sequence[str]) -> int:
     args = p.parse_args(argv)
     output = check_cube_output(args.output)
     settings = lut_settings_from_args(args)
-    stylizer = Stylizer(config_from_args(args))
+    stylizer = Stylizer(config_from_args(args), on_download=DownloadBar(args.quiet))
     try:
         result = restyle(stylizer, args, ProgressBar(output, args.quiet, save_every=0))
     except Interrupted:

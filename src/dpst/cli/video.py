@@ -22,6 +22,7 @@ from ..video.pipeline import VideoProgress, VideoSettings, find_shots, restyle_v
 from .common import (
     EXIT_INTERRUPTED,
     ArgumentParser,
+    DownloadBar,
     PhaseLines,
     ProgressBar,
     add_config_arguments,
@@ -114,7 +115,7 @@ def run_video(argv: Sequence[str]) -> int:
     io.load_image(args.style, "style")  # a bad style photo is refused before the clip is read
     config = config_from_args(args)
     info = vio.probe(args.input)
-    stylizer = Stylizer(config)
+    stylizer = Stylizer(config, on_download=DownloadBar(args.quiet))
     given = args.content_mask is not None
     steps = ProgressBar(output, args.quiet, save_every=0)
     bars = Bars(args.quiet, steps)
