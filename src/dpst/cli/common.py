@@ -249,8 +249,6 @@ def fetch_parser_first(config: Config, quiet: bool = False) -> None:
     A parser that cannot be had is left to the runs (``auto`` falls back there, with its line)."""
     if config.masks not in ("auto", "semantic") or not semantic.available():
         return
-    if Path(config.segmenter).is_dir() or hub.snapshot(config.segmenter) is not None:
-        return
     try:
         hub.fetch(
             config.segmenter,
