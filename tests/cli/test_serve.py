@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 
 import pytest
 
@@ -87,3 +89,40 @@ def test_a_login_from_the_environment_opens_the_network_and_limits_reach_the_ser
     assert (got["limits"].queued_runs, got["limits"].megapixels) == (4, 12.0)
     err = capsys.readouterr().err
     assert "login required, 1 user" in err and "s3cret" not in err
+
+
+def test_a_stop_asked_for_while_the_server_starts_waits_for_it_and_deletes_its_files(monkeypatch, capsys):
+    # The server answers before `start` returns; a SIGTERM then must not kill it with its files left.
+    pytest.importorskip("gradio")
+    import dpst.web.app
+
+    class Early(Exception):
+        pass
+
+    def too_early(signum, frame):
+        raise Early  # what the old handler order let happen (or worse: the default handler, a kill)
+
+    asked = []
+
+    class Demo:
+        @property
+        def is_running(self):
+            asked.append(1)
+            return len(asked) < 50
+
+    def start(host, port, config, limits, logins):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return Demo()
+
+    stopped = []
+    before = signal.signal(signal.SIGTERM, too_early)
+    try:
+        monkeypatch.setattr(dpst.web.app, "start", start)
+        monkeypatch.setattr(dpst.web.app, "shutdown", stopped.append)
+        monkeypatch.setattr(dpst.cli.serve.time, "sleep", lambda s: None)
+        assert main(["serve"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert len(stopped) == 1 and len(asked) <= 1  # stopped at once, not after the loop ran out
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # nothing left held
+    assert "sessions' files are deleted" in capsys.readouterr().err
