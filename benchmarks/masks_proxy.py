@@ -11,7 +11,9 @@ about 10 s per pair instead of 30 s (fast preset).  Measured 2026-11-27: the pro
 1-20 (hand 5.30, auto 14.2) track the fast preset's final results (hand 5.42, auto 13.53).
 
 Designs: ``hand``; ``none`` (each photo one region); ``auto[:key=value,...]`` (``dpst.segment.
-auto_labels`` with those ``SegmentSettings``); ``strokes[:k=2,seed=0,key=value,...]``: the simulated
+auto_labels`` with those ``SegmentSettings``: the unsupervised design); ``correspond[:key=value,...]``
+(``dpst.segment.correspond_labels`` with those ``CorrespondSettings``: the default without a parser);
+``strokes[:k=2,seed=0,key=value,...]``: the simulated
 user of ``benchmarks/strokes.py`` paints k strokes a region, completed with those ``StrokeSettings``
 (both photos together, as a run does: ``cross_fusion=0`` completes each alone);
 ``transfer[:regions=K,knn=N]``: an experiment, not in
@@ -78,8 +80,8 @@ def transfer_labels(net, content, style, s, shapes, regions: int = 4, knn: int =
 def _parse(design: str) -> tuple[str, list[str]]:
     """'auto:max_regions=4,seed=1' → ('auto', ['max_regions=4', 'seed=1'])."""
     name, _, rest = design.partition(":")
-    if name not in ("hand", "none", "auto", "transfer", "strokes"):
-        raise ValueError(f"unknown design {design!r}: use hand, none, auto, transfer or strokes")
+    if name not in ("hand", "none", "auto", "correspond", "transfer", "strokes"):
+        raise ValueError(f"unknown design {design!r}: use hand, none, auto, correspond, transfer or strokes")
     return name, [item for item in rest.split(",") if item]
 
 
@@ -97,15 +99,18 @@ def _take_ints(items: list[str], names: dict[str, int]) -> tuple[dict[str, int],
 
 def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int, dict[str, float]]:
     name, items = _parse(design)
-    net = default_net()
     if name == "transfer":
         st = segment.SegmentSettings()
         kv, _ = _take_ints(items, {"regions": 4, "knn": 5})
         seg = lambda a, b, shapes: transfer_labels(net, a, b, st, shapes, **kv)  # noqa: E731
+    elif name == "correspond":
+        cs = segment.CorrespondSettings(**common.parse_settings(items, segment.CorrespondSettings))
+        seg = lambda a, b, shapes: segment.correspond_labels(net, a, b, cs, shapes=shapes)  # noqa: E731
     else:
         auto = common.parse_settings(items, segment.SegmentSettings) if name == "auto" else {}
         st = segment.SegmentSettings(**auto) if name == "auto" else segment.SegmentSettings(max_regions=1)
         seg = lambda a, b, shapes: segment.auto_labels(net, a, b, st, shapes=shapes)  # noqa: E731
+    net = default_net()  # after the settings are read: a bad one fails at once
     rows = {}
     if name == "strokes":  # simulated strokes (benchmarks/strokes.py), completed by dpst
         from common import drop_blends, simulate_strokes
@@ -148,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "designs",
         nargs="+",
-        help="hand | none | auto[:k=v,...] | transfer[:regions=K,knn=N] | strokes[:k=2,seed=0,key=v,...]",
+        help="hand | none | auto[:k=v,...] | correspond[:k=v,...] | transfer[:regions=K,knn=N] | "
+        "strokes[:k=2,seed=0,key=v,...]",
     )
     p.add_argument("--pairs", type=Path, default=common.EXAMPLES, help="the examples folder")
     p.add_argument("--ids", default="1-20")

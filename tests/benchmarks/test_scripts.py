@@ -127,6 +127,19 @@ def test_ids_and_settings_from_text():
         common.parse_settings(["seed=1,2"])
 
 
+def test_the_masks_proxy_knows_the_default_design_and_its_settings():
+    import masks_proxy
+
+    assert masks_proxy._parse("correspond:within_k=20,sharpness=0.05") == (
+        "correspond",
+        ["within_k=20", "sharpness=0.05"],
+    )
+    with pytest.raises(ValueError, match="use hand, none, auto, correspond"):
+        masks_proxy._parse("kmeans")
+    with pytest.raises(ValueError, match="KEY one of"):  # a SegmentSettings name is not a correspondence one
+        masks_proxy.proxy("correspond:reach=2", [1], ROOT)
+
+
 def test_a_sweep_is_every_combination_in_order():
     assert common.parse_sweep(["seed=1,2", "filter=false", "seed=3"]) == [
         {"seed": 1, "filter": False},
