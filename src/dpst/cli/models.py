@@ -68,11 +68,8 @@ def fetch(name: str, quiet: bool) -> int:
     """Download the parser ``name`` (unless cached), check that it loads, and print where it is."""
     if not semantic.available():
         raise MissingExtra("semantic", "dpst models fetch")
-    folder = hub.snapshot(name)
-    if folder is None:
-        folder = hub.fetch(
-            name, DownloadBar(quiet), licence=parsers.licence(name), offline=hub.offline_reason()
-        )
+    # hub.fetch answers a cached parser (or a folder) first, and downloads only what is missing
+    folder = hub.fetch(name, DownloadBar(quiet), licence=parsers.licence(name), offline=hub.offline_reason())
     semantic.load_folder(folder, name=name)  # a checkpoint dpst cannot use ends here, with its line
     print(f"{name}: {hub.short(folder)}")
     if parsers.licence(name) and not parsers.PARSERS[name].permissive:  # said even with -q
