@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     # colour the automatic masks do not use
                     back = {h: a for a, h in to_hand.items()}
                     free = iter(k for k in range(len(PALETTE)) if k not in to_hand)
-                    for c in np.unique(hands[0].tolist() + hands[1].tolist()):
+                    for c in np.unique(np.concatenate([hands[0].ravel(), hands[1].ravel()])):
                         if c >= 0 and int(c) not in back:
                             back[int(c)] = next(free)
                     strokes_rgba(recoloured(st, back)).save(args.write / name)

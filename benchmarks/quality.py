@@ -514,8 +514,8 @@ def parser() -> argparse.ArgumentParser:
         "--masks",
         choices=("hand", "auto", "none"),
         default="hand",
-        help="hand: the drawn masks (default); auto: dpst finds regions; none: whole photos. "
-        "Scores always use the drawn masks",
+        help="hand: the drawn masks (default); auto: dpst finds regions (--set masks=NAME picks which "
+        "design, e.g. unsupervised); none: whole photos. Scores always use the drawn masks",
     )
     p.add_argument(
         "--run-masks",
@@ -578,7 +578,7 @@ def run(
 ) -> dict:
     """One run of the benchmark at ``settings`` (Config fields over the preset): results written to
     ``args.json``, and with ``doc`` its section, plots and contact sheets."""
-    if args.masks != "hand":
+    if args.masks != "hand" and "masks" not in settings:  # --set masks=... names the automatic design
         settings = {**settings, "masks": args.masks}
     cfg = Config.preset(args.preset, **settings)
     hand = args.masks == "hand" and not args.run_masks

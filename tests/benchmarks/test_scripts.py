@@ -185,6 +185,27 @@ def test_stages_scores_each_stage_of_a_tiny_run(pairs, tiny_weights_file):
     assert "style_swd" in lines[2] and "stage1" in lines[-1]
 
 
+def test_the_simulated_user_writes_its_strokes_for_photos_of_different_sizes(pairs, tmp_path):
+    try:
+        from dpst.metrics import default_net
+
+        default_net()  # interactive.py finds the automatic masks with the real VGG-19
+    except Exception:
+        pytest.skip("the real VGG-19 weights are not installed")
+    out, doc, result = tmp_path / "strokes", tmp_path / "doc.md", tmp_path / "interactive.json"
+    proc = run("interactive.py", "--pairs", str(pairs), "--ids", "1", "--write", str(out),
+               "--json", str(result), "--doc", str(doc))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    curve = json.loads(result.read_text())["pairs"]["1"]["iou"]
+    assert len(curve) == 11 and all(0 <= v <= 1 for v in curve)
+    written = sorted(p.name for p in out.iterdir())  # the 48 x 64 content and the 40 x 40 style
+    assert written and set(written) <= {"in1.png", "tar1.png"}
+    for name in written:
+        rgba = np.asarray(Image.open(out / name))
+        assert rgba.shape[2] == 4 and (rgba[..., 3] > 0).any()  # strokes on a transparent background
+    assert "<!-- interactive:begin -->" in doc.read_text()
+
+
 def test_a_quality_sweep_runs_each_value_and_documents_the_means(pairs, tiny_weights_file, tmp_path):
     pytest.importorskip("matplotlib")
     try:
