@@ -91,14 +91,13 @@ def run_serve(argv: Sequence[str]) -> int:
     held = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     try:
         demo = start(args.host, args.port, config, limits, logins)
-    except OSError as exc:  # Gradio: "Cannot find empty port in range ..."
+    except BaseException as exc:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        raise ValueError(
-            f"--port {args.port}: cannot listen on {args.host}:{args.port} ({type(exc).__name__}; is the "
-            "port in use?); pick another with --port"
-        ) from None
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if isinstance(exc, OSError):  # Gradio: "Cannot find empty port in range ..."
+            raise ValueError(
+                f"--port {args.port}: cannot listen on {args.host}:{args.port} ({type(exc).__name__}; is "
+                "the port in use?); pick another with --port"
+            ) from None
         raise
     who = f"login required, {len(logins)} user{'s' if len(logins) != 1 else ''}" if logins else "no login"
     url = f"http://{args.host}:{args.port}"
