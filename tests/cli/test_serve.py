@@ -126,3 +126,21 @@ def test_a_stop_asked_for_while_the_server_starts_waits_for_it_and_deletes_its_f
     assert len(stopped) == 1 and len(asked) <= 1  # stopped at once, not after the loop ran out
     assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # nothing left held
     assert "sessions' files are deleted" in capsys.readouterr().err
+
+
+def test_a_port_in_use_exits_2_in_one_line_and_leaves_no_signal_held(monkeypatch, capsys):
+    pytest.importorskip("gradio")
+    import dpst.web.app
+
+    def start(host, port, config, limits, logins):
+        raise OSError("Cannot find empty port in range: 7860-7860")
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        monkeypatch.setattr(dpst.web.app, "start", start)
+        assert main(["serve", "--port", "7860"]) == 2
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--port 7860: cannot listen on 127.0.0.1:7860" in err[0]
+    assert not {signal.SIGTERM, signal.SIGINT} & signal.pthread_sigmask(signal.SIG_BLOCK, set())
