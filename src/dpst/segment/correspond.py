@@ -69,7 +69,7 @@ class CorrespondSettings:
     colour_weight: float = setting(1.0, "weight of the CIELAB block of the appearance", min=0)
     position_weight: float = setting(1.0, "weight of the vertical position in the appearance", min=0)
     temperature: float = setting(0.05, "softness of the memberships refined at full size", above=0)
-    refine_radius: float = setting(0.02, "guided-filter radius, as a share of the long side", min=0)
+    refine_radius: float = setting(0.08, "guided-filter radius, as a share of the long side", min=0)
     seed: int = setting(0, "random seed of k-means")
 
     def __post_init__(self) -> None:
