@@ -243,6 +243,13 @@ class DownloadBar:
             self.bar = None
 
 
+def fetch_parser(name: str, quiet: bool = False, offline: bool = False) -> Path:
+    """The folder of the scene parser ``name``: cached, else downloaded with its size line and bar
+    (:func:`dpst.segment.hub.fetch`; DownloadFailed when it cannot be had, ``offline``: --offline)."""
+    reason = hub.offline_reason(offline)
+    return hub.fetch(name, DownloadBar(quiet), licence=parsers.licence(name), offline=reason)
+
+
 def fetch_parser_first(config: Config, quiet: bool = False) -> None:
     """Before runs in other processes (``dpst batch``'s workers), which would fetch the scene parser
     that ``--masks auto``/``semantic`` asks for silently: fetch it here, with its size line and bar.
@@ -250,12 +257,7 @@ def fetch_parser_first(config: Config, quiet: bool = False) -> None:
     if config.masks not in ("auto", "semantic") or not semantic.available():
         return
     try:
-        hub.fetch(
-            config.segmenter,
-            DownloadBar(quiet),
-            licence=parsers.licence(config.segmenter),
-            offline=hub.offline_reason(config.offline),
-        )
+        fetch_parser(config.segmenter, quiet, config.offline)
     except DownloadFailed:
         pass
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ..config import DEFAULT_SEGMENTER
 from ..errors import MissingExtra
 from ..segment import hub, parsers, semantic
-from .common import ArgumentParser, DownloadBar
+from .common import ArgumentParser, fetch_parser
 
 
 def build_parser() -> ArgumentParser:
@@ -68,8 +68,7 @@ def fetch(name: str, quiet: bool) -> int:
     """Download the parser ``name`` (unless cached), check that it loads, and print where it is."""
     if not semantic.available():
         raise MissingExtra("semantic", "dpst models fetch")
-    # hub.fetch answers a cached parser (or a folder) first, and downloads only what is missing
-    folder = hub.fetch(name, DownloadBar(quiet), licence=parsers.licence(name), offline=hub.offline_reason())
+    folder = fetch_parser(name, quiet)  # a cached parser at once; downloads only what is missing
     semantic.load_folder(folder, name=name)  # a checkpoint dpst cannot use ends here, with its line
     print(f"{name}: {hub.short(folder)}")
     if parsers.licence(name) and not parsers.PARSERS[name].permissive:  # said even with -q
