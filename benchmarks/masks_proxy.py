@@ -20,6 +20,10 @@ user of ``benchmarks/strokes.py`` paints k strokes a region, completed with thos
 dpst: the style photo alone is clustered (k-means, same features as ``auto``) and each cell of the
 content photo takes the label most of its N nearest style cells have, by VGG-19 relu4_1 + relu5_1
 (L2-normalised per cell) and vertical position.
+
+``--reverse`` runs every pair the other way round (the style photo as the content, scored with its
+hand mask against the content photo's): twenty more cases for checking that a design picked on the
+pairs as given is not picked for them alone.
 """
 
 from __future__ import annotations
@@ -97,7 +101,17 @@ def _take_ints(items: list[str], names: dict[str, int]) -> tuple[dict[str, int],
     return own, rest
 
 
-def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int, dict[str, float]]:
+def swap(files: dict[str, Path]) -> dict[str, Path]:
+    """A pair's files the other way round: the style photo and its mask as the content's."""
+    out = dict(files)
+    out["content"], out["style"] = files["style"], files["content"]
+    out["content_mask"], out["style_mask"] = files["style_mask"], files["content_mask"]
+    return out
+
+
+def proxy(
+    design: str, ids: list[int], root: Path, size: int = 256, reverse: bool = False
+) -> dict[int, dict[str, float]]:
     name, items = _parse(design)
     if name == "transfer":
         st = segment.SegmentSettings()
@@ -122,7 +136,7 @@ def proxy(design: str, ids: list[int], root: Path, size: int = 256) -> dict[int,
         k, seed = own["k"], own["seed"]
         settings = StrokeSettings(**common.parse_settings(items, StrokeSettings))
     for i in ids:
-        f = pair_files(root, i)
+        f = swap(pair_files(root, i)) if reverse else pair_files(root, i)
         c, s = io.load_image(f["content"], "content"), io.load_image(f["style"], "style")
         hc = resize_labels(labels_from_colors(io.load_mask(f["content_mask"])), *c.shape[:2])
         hs = resize_labels(labels_from_colors(io.load_mask(f["style_mask"])), *s.shape[:2])
@@ -159,12 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=Path, default=common.EXAMPLES, help="the examples folder")
     p.add_argument("--ids", default="1-20")
     p.add_argument("--json", type=Path, help="write every pair's numbers here")
+    p.add_argument("--reverse", action="store_true", help="every pair the other way round (style as content)")
     a = p.parse_args(argv)
     ids = parse_ids(a.ids)
     out = {}
     for design in a.designs:
         try:
-            rows = proxy(design, ids, a.pairs)
+            rows = proxy(design, ids, a.pairs, reverse=a.reverse)
         except (ValueError, FileNotFoundError) as exc:
             print(f"masks_proxy.py: {exc}", file=sys.stderr)
             return 2

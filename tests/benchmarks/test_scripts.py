@@ -185,6 +185,26 @@ def test_stages_scores_each_stage_of_a_tiny_run(pairs, tiny_weights_file):
     assert "style_swd" in lines[2] and "stage1" in lines[-1]
 
 
+def test_the_masks_proxy_runs_a_pair_the_other_way_round(pairs):
+    import masks_proxy
+    from common import pair_files
+
+    files = pair_files(pairs, 1)
+    back = masks_proxy.swap(files)
+    assert (back["content"], back["style"]) == (files["style"], files["content"])
+    assert (back["content_mask"], back["style_mask"]) == (files["style_mask"], files["content_mask"])
+    assert back["authors"] == files["authors"] and masks_proxy.swap(back) == files
+    try:
+        from dpst.metrics import default_net
+
+        default_net()  # the proxy scores with the real VGG-19's masks and colours
+    except Exception:
+        pytest.skip("the real VGG-19 weights are not installed")
+    ahead, reverse = (masks_proxy.proxy("hand", [1], pairs, size=32, reverse=r)[1] for r in (False, True))
+    assert ahead["iou"] == pytest.approx(1.0) and reverse["iou"] == pytest.approx(1.0)
+    assert np.isfinite(reverse["style_swd"]) and reverse["style_swd"] != ahead["style_swd"]
+
+
 def test_the_simulated_user_writes_its_strokes_for_photos_of_different_sizes(pairs, tmp_path):
     try:
         from dpst.metrics import default_net
