@@ -22,7 +22,13 @@ other by construction:
    which every region covers ``min_share`` of *each* photo, the one with the largest eigengap wins;
    none: each photo is one region.  A region thus gathers parts of both photos that look alike within
    each photo and correspond across them.
-5. The soft memberships of the cells are carried to the photo's size and refined along its edges by a
+5. Where no clustering of the joint graph qualifies (small groups of cells all but cut off from the
+   rest take its first eigenvectors, say), each photo is segmented alone by the same spectral step on
+   its own graph, and regions are matched by their cells' nearest cells in the other photo
+   (:func:`match_regions`): a content region takes the style region that the votes of both ways
+   favour, when at least two style regions are each the mutual choice of a content region.  Else
+   each photo stays one region.
+6. The soft memberships of the cells are carried to the photo's size and refined along its edges by a
    guided filter (as :func:`dpst.segment.auto.refine_labels` does), the most likely region wins.
 
 Departure from both papers: they warp the reference through a dense nearest-neighbour field; here the
@@ -71,6 +77,12 @@ class CorrespondSettings:
     temperature: float = setting(0.05, "softness of the memberships refined at full size", above=0)
     refine_radius: float = setting(0.08, "guided-filter radius, as a share of the long side", min=0)
     seed: int = setting(0, "random seed of k-means")
+    separate: bool = setting(
+        True,
+        "where the joint graph finds no regions in both photos: segment each photo alone and match "
+        "its regions by their cells' nearest cells in the other photo",
+    )
+    vote_k: int = setting(8, "nearest cells of the other photo each cell votes with, in that matching", min=1)
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -147,6 +159,17 @@ def joint_affinity(
     return w
 
 
+def _embedding(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of the normalised Laplacian of the graph ``w``."""
+    d = 1.0 / np.sqrt(np.maximum(w.sum(1), 1e-12))
+    return np.linalg.eigh(np.eye(len(w)) - d[:, None] * w * d[None])
+
+
+def _rows(vecs: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` eigenvectors' rows scaled to unit length (Ng, Jordan & Weiss)."""
+    return vecs[:, :k] / np.maximum(np.linalg.norm(vecs[:, :k], axis=1, keepdims=True), 1e-12)
+
+
 def spectral_regions(
     w: np.ndarray, n_content: int, max_regions: int, min_share: float, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -155,11 +178,10 @@ def spectral_regions(
     row scaled to unit length (Ng, Jordan & Weiss), for k = 2..``max_regions``.  Among the clusterings
     with every region in at least ``min_share`` of both photos, the largest eigengap wins.  Returns
     the embedded rows (N, k) and the centres (k, k); k = 1 (rows of ones) when none qualifies."""
-    d = 1.0 / np.sqrt(np.maximum(w.sum(1), 1e-12))
-    vals, vecs = np.linalg.eigh(np.eye(len(w)) - d[:, None] * w * d[None])
+    vals, vecs = _embedding(w)
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for k in range(2, min(max_regions, len(w) - 1) + 1):
-        rows = vecs[:, :k] / np.maximum(np.linalg.norm(vecs[:, :k], axis=1, keepdims=True), 1e-12)
+        rows = _rows(vecs, k)
         centres, labels = _kmeans(rows, k, seed)
         share_c = np.bincount(labels[:n_content], minlength=k) / n_content
         share_s = np.bincount(labels[n_content:], minlength=k) / (len(w) - n_content)
@@ -171,6 +193,87 @@ def spectral_regions(
     if best is None:
         return np.ones((len(w), 1)), np.ones((1, 1))
     return best[1], best[2]
+
+
+def photo_regions(
+    w: np.ndarray, max_regions: int, min_share: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectral clustering of one photo's graph ``w`` (N, N) alone, as :func:`spectral_regions` does
+    for both: among k = 2..``max_regions`` with every region in at least ``min_share`` of the photo,
+    the largest eigengap.  Returns the embedded rows (N, k), the centres (k, k) and the labels (N,);
+    one region (rows of ones, labels 0) when none qualifies."""
+    vals, vecs = _embedding(w)
+    best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+    for k in range(2, min(max_regions, len(w) - 1) + 1):
+        rows = _rows(vecs, k)
+        centres, labels = _kmeans(rows, k, seed)
+        if (np.bincount(labels, minlength=k) / len(w)).min() < min_share:
+            continue
+        gap = vals[k] - vals[k - 1]
+        if best is None or gap > best[0]:
+            best = (gap, rows, centres, labels)
+    if best is None:
+        return np.ones((len(w), 1)), np.ones((1, 1)), np.zeros(len(w), np.int64)
+    return best[1], best[2], best[3]
+
+
+def region_votes(labels: np.ndarray, neighbour_labels: np.ndarray, k_other: int) -> np.ndarray:
+    """(K, k_other): for each region r of a photo (``labels`` (N,) of its cells, 0..K-1), the share of
+    its cells' nearest cells in the other photo (``neighbour_labels`` (N, n): their regions there)
+    that lie in each region of the other photo.  A region with no cell votes for none."""
+    votes = np.zeros((int(labels.max()) + 1, k_other))
+    for r in range(len(votes)):
+        near = neighbour_labels[labels == r].ravel()
+        if near.size:
+            votes[r] = np.bincount(near, minlength=k_other) / near.size
+    return votes
+
+
+def match_regions(
+    content_votes: np.ndarray,
+    style_votes: np.ndarray,
+    content_share: np.ndarray,
+    style_share: np.ndarray,
+    min_share: float,
+) -> np.ndarray | None:
+    """The style region of each content region, from :func:`region_votes` both ways (content (Kc, Ks),
+    style (Ks, Kc)): the one with the largest geometric mean of the two votes.  Accepted when at least
+    two style regions are each the mutual choice of a content region (that region is, of all content
+    regions, the one it scores highest with) and each covers ``min_share`` of both photos (the
+    content side: all regions given it; ``content_share`` (Kc,), ``style_share`` (Ks,)).  Returns
+    (Kc,) style regions, or None: each photo stays one region."""
+    score = np.sqrt(content_votes * style_votes.T)
+    given = score.argmax(1)
+    mutual = {int(given[a]) for a in range(len(given)) if score[:, given[a]].argmax() == a}
+    if len(mutual) < 2:
+        return None
+    if any(min(content_share[given == b].sum(), style_share[b]) < min_share for b in mutual):
+        return None
+    return given
+
+
+def separate_regions(
+    descs: tuple[torch.Tensor, torch.Tensor], within: tuple[np.ndarray, np.ndarray], s: CorrespondSettings
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Each photo segmented alone (:func:`photo_regions` of its own graph in ``within``), the regions
+    matched (:func:`match_regions`, each cell voting with its ``s.vote_k`` nearest cells of the other
+    photo by the descriptors ``descs``).  Returns the soft memberships of the content's cells (Ks, Nc)
+    in the style's regions and of the style's cells (Ks, Ns); None when the regions do not match.  A
+    style region no content region takes is kept in the style (it gives no style)."""
+    (rc, cc, lc), (rs, cs, ls) = (photo_regions(w, s.max_regions, s.min_share, s.seed) for w in within)
+    if len(cc) == 1 or len(cs) == 1:
+        return None
+    _, near_s = nearest(descs[0], descs[1], s.vote_k)
+    _, near_c = nearest(descs[1], descs[0], s.vote_k)
+    votes_c = region_votes(lc, ls[near_s.cpu().numpy()], len(cs))
+    votes_s = region_votes(ls, lc[near_c.cpu().numpy()], len(cc))
+    share_c, share_s = (np.bincount(x, minlength=len(c)) / len(x) for x, c in ((lc, cc), (ls, cs)))
+    given = match_regions(votes_c, votes_s, share_c, share_s, s.min_share)
+    if given is None:
+        return None
+    own = memberships(rc, cc, s.temperature)  # (Kc, Nc)
+    content = torch.zeros(len(cs), own.shape[1]).index_add_(0, torch.from_numpy(given), own)
+    return content, memberships(rs, cs, s.temperature)
 
 
 def _kmeans(x: np.ndarray, k: int, seed: int, restarts: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -243,10 +346,14 @@ def correspond_labels(
     nc = len(ac)
     rows, centres = spectral_regions(w, nc, s.max_regions, s.min_share, s.seed)
     shapes = shapes or (content.shape[:2], style.shape[:2])
-    k = len(centres)
-    if k == 1:
-        return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
-    soft = memberships(rows, centres, s.temperature)  # (k, Nc + Ns)
+    if len(centres) > 1:
+        soft = memberships(rows, centres, s.temperature)  # (k, Nc + Ns)
+    else:
+        apart = separate_regions((dc, ds), within, s) if s.separate else None
+        if apart is None:
+            return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
+        soft = torch.cat(apart, 1)
+    k = len(soft)
     y = np.concatenate([np.repeat((np.arange(g[0]) + 0.5) / g[0], g[1]) for g in (gc, gs)])
     order = np.argsort(soft.numpy() @ y / soft.numpy().sum(1), kind="stable")  # top region first
     soft = soft[torch.from_numpy(order)]
