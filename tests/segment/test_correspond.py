@@ -248,8 +248,8 @@ def test_correspond_labels_segment_the_photos_apart_where_the_joint_graph_finds_
 def test_real_pair_where_the_joint_graph_fails_is_segmented_apart_and_matched(real_weights):
     """The paper's pair 8 (three grey statues under a grey sky; a row of statues against a sunset):
     the joint graph finds no regions in both photos (small groups of cells all but cut off take its
-    first eigenvectors); each photo segmented alone, matched, agrees with the hand masks (sky, statues
-    and ground) better than one region does (measured: IoU 0.95 against 0.26)."""
+    first eigenvectors); each photo segmented alone, matched, agrees with the hand masks (the sky;
+    the statues with the ground) better than one region does (measured: IoU 0.95 against 0.26)."""
     from pathlib import Path
 
     from dpst import io
