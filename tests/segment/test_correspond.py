@@ -10,11 +10,14 @@ from dpst.segment.correspond import (
     correspond_labels,
     descriptors,
     joint_affinity,
+    joint_strength,
     knn_affinity,
     match_regions,
+    match_strength,
     memberships,
     mutual_matches,
     nearest,
+    neighbours,
     photo_regions,
     region_votes,
     separate_regions,
@@ -167,6 +170,22 @@ def test_match_regions_follows_the_votes_of_both_ways_and_refuses_one_target():
     assert list(match_regions(swapped, swapped.T, small, shares, 0.02)) == [1, 0]
 
 
+def test_match_strength_weighs_each_region_by_its_share_and_the_votes_of_both_ways():
+    content_votes = np.array([[0.2, 0.8], [0.6, 0.4]])
+    style_votes = np.array([[0.1, 0.5], [0.9, 0.5]])  # style 0 votes 0.1 content 0, 0.5 content 1
+    share = np.array([0.25, 0.75])
+    expected = 0.25 * np.sqrt(0.8 * 0.9) + 0.75 * np.sqrt(0.6 * 0.5)
+    assert match_strength(content_votes, style_votes, np.array([1, 0]), share) == pytest.approx(expected)
+
+
+def test_joint_strength_is_one_where_every_cells_nearest_cells_are_in_its_own_region():
+    labels = np.array([0, 0, 1, 1, 1, 0, 1])  # four content cells, three style cells
+    near = (np.array([[1], [1], [0], [2]]), np.array([[2], [0], [3]]))  # always within the same region
+    assert joint_strength(labels, 4, near) == pytest.approx(1.0)
+    crossed = (np.array([[0], [2], [1], [1]]), np.array([[0], [2], [1]]))  # always in the other region
+    assert joint_strength(labels, 4, crossed) == pytest.approx(0.0)
+
+
 def test_separate_regions_match_what_corresponds_not_where_it_is():
     # each photo: two blobs by appearance; the content's first blob has the style's second blob's deep
     # descriptors and the other way round: matched across, whatever the order of the cells
@@ -176,8 +195,8 @@ def test_separate_regions_match_what_corresponds_not_where_it_is():
     dc = torch.cat([e[0].expand(20, 4), e[1].expand(20, 4)]) + noise[0]
     ds = torch.cat([e[1].expand(20, 4), e[0].expand(20, 4)]) + noise[1]
     dc, ds = (torch.nn.functional.normalize(d, dim=1) for d in (dc, ds))
-    content, style = separate_regions((dc, ds), within, CorrespondSettings(vote_k=3))
-    assert content.shape == (2, 40) and style.shape == (2, 40)
+    content, style, strength = separate_regions(neighbours((dc, ds), 3), within, CorrespondSettings())
+    assert content.shape == (2, 40) and style.shape == (2, 40) and strength == pytest.approx(1.0)
     torch.testing.assert_close(content.sum(0), torch.ones(40))
     c, s_ = content.argmax(0).numpy(), style.argmax(0).numpy()
     assert c[0] == s_[20] and c[20] == s_[0] and c[0] != c[20]
@@ -185,7 +204,7 @@ def test_separate_regions_match_what_corresponds_not_where_it_is():
     alike = torch.nn.functional.normalize(e[0].expand(40, 4) + noise[2], dim=1)
     other = torch.cat([e[0].expand(20, 4), e[3].expand(20, 4)]) + noise[3]
     other = torch.nn.functional.normalize(other, dim=1)
-    assert separate_regions((alike, other), within, CorrespondSettings(vote_k=3)) is None
+    assert separate_regions(neighbours((alike, other), 3), within, CorrespondSettings()) is None
 
 
 def test_memberships_are_distributions_peaked_at_the_nearest_centre():

@@ -22,12 +22,13 @@ other by construction:
    which every region covers ``min_share`` of *each* photo, the one with the largest eigengap wins;
    none: each photo is one region.  A region thus gathers parts of both photos that look alike within
    each photo and correspond across them.
-5. Where no clustering of the joint graph qualifies (small groups of cells all but cut off from the
-   rest take its first eigenvectors, say), each photo is segmented alone by the same spectral step on
-   its own graph, and regions are matched by their cells' nearest cells in the other photo
-   (:func:`match_regions`): a content region takes the style region that the votes of both ways
-   favour, when at least two style regions are each the mutual choice of a content region.  Else
-   each photo stays one region.
+5. Each photo is also segmented alone by the same spectral step on its own graph, and its regions
+   matched by their cells' nearest cells in the other photo (:func:`match_regions`): a content region
+   takes the style region that the votes of both ways favour, when at least two style regions are
+   each the mutual choice of a content region.  These regions are used where no clustering of the
+   joint graph qualifies (small groups of cells all but cut off from the rest take its first
+   eigenvectors, say), or where the cells' nearest cells support their matching more than the joint
+   graph's (:func:`match_strength`).  Else, with no joint regions, each photo stays one region.
 6. The soft memberships of the cells are carried to the photo's size and refined along its edges by a
    guided filter (as :func:`dpst.segment.auto.refine_labels` does), the most likely region wins.
 
@@ -79,8 +80,9 @@ class CorrespondSettings:
     seed: int = setting(0, "random seed of k-means")
     separate: bool = setting(
         True,
-        "where the joint graph finds no regions in both photos: segment each photo alone and match "
-        "its regions by their cells' nearest cells in the other photo",
+        "also segment each photo alone and match its regions by their cells' nearest cells in the other "
+        "photo; used where the joint graph finds no regions in both photos, or where those nearest cells "
+        "support its matching less",
     )
     vote_k: int = setting(8, "nearest cells of the other photo each cell votes with, in that matching", min=1)
 
@@ -252,28 +254,51 @@ def match_regions(
     return given
 
 
+def match_strength(
+    content_votes: np.ndarray, style_votes: np.ndarray, given: np.ndarray, content_share: np.ndarray
+) -> float:
+    """How strongly the cells' nearest cells support a matching of regions: the geometric mean of the
+    two votes (:func:`region_votes`, content (Kc, Ks), style (Ks, Kc)) of each content region and the
+    style region it is ``given`` (Kc,), weighted by the content region's share of its photo (Kc,)."""
+    score = np.sqrt(content_votes * style_votes.T)
+    return float((content_share * score[np.arange(len(given)), given]).sum())
+
+
+def neighbours(descs: tuple[torch.Tensor, torch.Tensor], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each content cell's ``k`` nearest style cells (Nc, k) and each style cell's nearest content
+    cells (Ns, k), by the descriptors ``descs`` (:func:`nearest`), as indices."""
+    return tuple(nearest(a, b, k)[1].cpu().numpy() for a, b in (descs, descs[::-1]))  # type: ignore[return-value]
+
+
+def joint_strength(labels: np.ndarray, n_content: int, near: tuple[np.ndarray, np.ndarray]) -> float:
+    """:func:`match_strength` of the joint graph's regions (``labels`` (Nc + Ns,) of both photos'
+    cells, region k of one matched with region k of the other); ``near`` from :func:`neighbours`."""
+    k = int(labels.max()) + 1
+    lc, ls = labels[:n_content], labels[n_content:]
+    votes_c, votes_s = region_votes(lc, ls[near[0]], k), region_votes(ls, lc[near[1]], k)
+    return match_strength(votes_c, votes_s, np.arange(k), np.bincount(lc, minlength=k) / len(lc))
+
+
 def separate_regions(
-    descs: tuple[torch.Tensor, torch.Tensor], within: tuple[np.ndarray, np.ndarray], s: CorrespondSettings
-) -> tuple[torch.Tensor, torch.Tensor] | None:
+    near: tuple[np.ndarray, np.ndarray], within: tuple[np.ndarray, np.ndarray], s: CorrespondSettings
+) -> tuple[torch.Tensor, torch.Tensor, float] | None:
     """Each photo segmented alone (:func:`photo_regions` of its own graph in ``within``), the regions
-    matched (:func:`match_regions`, each cell voting with its ``s.vote_k`` nearest cells of the other
-    photo by the descriptors ``descs``).  Returns the soft memberships of the content's cells (Ks, Nc)
-    in the style's regions and of the style's cells (Ks, Ns); None when the regions do not match.  A
-    style region no content region takes is kept in the style (it gives no style)."""
+    matched (:func:`match_regions`, each cell voting with its nearest cells of the other photo,
+    ``near`` from :func:`neighbours`).  Returns the soft memberships of the content's cells (Ks, Nc)
+    in the style's regions, of the style's cells (Ks, Ns), and the :func:`match_strength`; None when
+    the regions do not match.  A style region no content region takes is kept in the style (it gives
+    no style)."""
     (rc, cc, lc), (rs, cs, ls) = (photo_regions(w, s.max_regions, s.min_share, s.seed) for w in within)
     if len(cc) == 1 or len(cs) == 1:
         return None
-    _, near_s = nearest(descs[0], descs[1], s.vote_k)
-    _, near_c = nearest(descs[1], descs[0], s.vote_k)
-    votes_c = region_votes(lc, ls[near_s.cpu().numpy()], len(cs))
-    votes_s = region_votes(ls, lc[near_c.cpu().numpy()], len(cc))
+    votes_c, votes_s = region_votes(lc, ls[near[0]], len(cs)), region_votes(ls, lc[near[1]], len(cc))
     share_c, share_s = (np.bincount(x, minlength=len(c)) / len(x) for x, c in ((lc, cc), (ls, cs)))
     given = match_regions(votes_c, votes_s, share_c, share_s, s.min_share)
     if given is None:
         return None
     own = memberships(rc, cc, s.temperature)  # (Kc, Nc)
     content = torch.zeros(len(cs), own.shape[1]).index_add_(0, torch.from_numpy(given), own)
-    return content, memberships(rs, cs, s.temperature)
+    return content, memberships(rs, cs, s.temperature), match_strength(votes_c, votes_s, given, share_c)
 
 
 def _kmeans(x: np.ndarray, k: int, seed: int, restarts: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -346,13 +371,16 @@ def correspond_labels(
     nc = len(ac)
     rows, centres = spectral_regions(w, nc, s.max_regions, s.min_share, s.seed)
     shapes = shapes or (content.shape[:2], style.shape[:2])
-    if len(centres) > 1:
-        soft = memberships(rows, centres, s.temperature)  # (k, Nc + Ns)
-    else:
-        apart = separate_regions((dc, ds), within, s) if s.separate else None
-        if apart is None:
-            return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
-        soft = torch.cat(apart, 1)
+    soft = memberships(rows, centres, s.temperature) if len(centres) > 1 else None  # (k, Nc + Ns)
+    if s.separate:
+        near = neighbours((dc, ds), s.vote_k)
+        apart = separate_regions(near, within, s)
+        if apart is not None and (
+            soft is None or apart[2] > joint_strength(soft.argmax(0).numpy(), nc, near)
+        ):
+            soft = torch.cat(apart[:2], 1)
+    if soft is None:
+        return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
     k = len(soft)
     y = np.concatenate([np.repeat((np.arange(g[0]) + 0.5) / g[0], g[1]) for g in (gc, gs)])
     order = np.argsort(soft.numpy() @ y / soft.numpy().sum(1), kind="stable")  # top region first
