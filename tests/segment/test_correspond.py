@@ -263,36 +263,45 @@ def test_correspond_labels_segment_the_photos_apart_where_the_joint_graph_finds_
     assert set(np.unique(c_lab)) <= set(np.unique(s_lab))  # every content region has its style region
 
 
+def _paper_pair(i: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The paper's pair ``i`` beside this checkout (../shared/examples): content, style and the hand
+    masks' label maps of both; the test is skipped where the pairs are not there."""
+    from pathlib import Path
+
+    from dpst import io
+    from dpst.ops.palette import labels_from_colors
+
+    ex = Path(__file__).resolve().parents[3] / "shared" / "examples"
+    if not (ex / "input" / f"in{i}.png").is_file():
+        pytest.skip("the paper's pairs are not beside this checkout (../shared/examples)")
+    content, style = (io.load_image(ex / f"{d}/{n}{i}.png") for d, n in (("input", "in"), ("style", "tar")))
+    hand = [labels_from_colors(io.load_mask(ex / f"segmentation/{n}{i}.png")) for n in ("in", "tar")]
+    return content, style, hand
+
+
+def _hand_iou(hand: list[np.ndarray], labels) -> float:
+    """Mean per-colour IoU of both photos' label maps against the hand masks (resized to them)."""
+    from dpst.metrics import matched_iou
+    from dpst.ops.palette import resize_labels
+
+    sized = [resize_labels(h, *a.shape) for h, a in zip(hand, labels)]
+    return matched_iou(*[np.concatenate([x.ravel() for x in maps]) for maps in (labels, sized)])
+
+
 @pytest.mark.weights
 def test_real_pair_where_the_joint_graph_fails_is_segmented_apart_and_matched(real_weights):
     """The paper's pair 8 (three grey statues under a grey sky; a row of statues against a sunset):
     the joint graph finds no regions in both photos (small groups of cells all but cut off take its
     first eigenvectors); each photo segmented alone, matched, agrees with the hand masks (the sky;
     the statues with the ground) better than one region does (measured: IoU 0.95 against 0.26)."""
-    from pathlib import Path
-
-    from dpst import io
-    from dpst.metrics import matched_iou
-    from dpst.ops.palette import labels_from_colors, resize_labels
-
-    ex = Path(__file__).resolve().parents[3] / "shared" / "examples"
-    if not (ex / "input" / "in8.png").is_file():
-        pytest.skip("the paper's pairs are not beside this checkout (../shared/examples)")
-    content, style = (io.load_image(ex / f"{d}/{n}8.png") for d, n in (("input", "in"), ("style", "tar")))
-    hand = [labels_from_colors(io.load_mask(ex / f"segmentation/{n}8.png")) for n in ("in", "tar")]
+    content, style, hand = _paper_pair(8)
     net = VGGFeatures(real_weights)
     shapes = ((content.shape[0] // 2, content.shape[1] // 2), (style.shape[0] // 2, style.shape[1] // 2))
     joint = correspond_labels(net, content, style, CorrespondSettings(separate=False), shapes=shapes)
     assert not joint[0].any() and not joint[1].any()
     c_lab, s_lab = correspond_labels(net, content, style, shapes=shapes)
     assert len(np.unique(c_lab)) >= 2 and set(np.unique(c_lab)) <= set(np.unique(s_lab))
-
-    def iou(labels):
-        sized = [resize_labels(h, *a.shape) for h, a in zip(hand, labels)]
-        flat = [np.concatenate([x.ravel() for x in maps]) for maps in (labels, sized)]
-        return matched_iou(*flat)
-
-    assert iou((c_lab, s_lab)) > iou(joint) + 0.4
+    assert _hand_iou(hand, (c_lab, s_lab)) > _hand_iou(hand, joint) + 0.4
 
 
 @pytest.mark.weights
@@ -300,25 +309,10 @@ def test_real_pair_regions_are_found_in_both_photos_and_agree_with_the_hand_mask
     """The paper's pair 1 (a city at dusk over water; a city at night over water), with VGG-19: every
     region is in both photos, and the masks agree with the authors' hand-drawn ones better than the
     earlier joint clustering's do (measured: IoU 0.78 against 0.52)."""
-    from pathlib import Path
-
-    from dpst import io
-    from dpst.metrics import matched_iou
-    from dpst.ops.palette import labels_from_colors, resize_labels
     from dpst.segment.auto import auto_labels
 
-    ex = Path(__file__).resolve().parents[3] / "shared" / "examples"
-    if not (ex / "input" / "in1.png").is_file():
-        pytest.skip("the paper's pairs are not beside this checkout (../shared/examples)")
-    content, style = (io.load_image(ex / f"{d}/{n}1.png") for d, n in (("input", "in"), ("style", "tar")))
-    hand = [labels_from_colors(io.load_mask(ex / f"segmentation/{n}1.png")) for n in ("in", "tar")]
+    content, style, hand = _paper_pair(1)
     net = VGGFeatures(real_weights)
     c_lab, s_lab = correspond_labels(net, content, style)
     assert len(np.unique(c_lab)) >= 2 and set(np.unique(c_lab)) == set(np.unique(s_lab))
-
-    def iou(labels):
-        sized = [resize_labels(h, *a.shape) for h, a in zip(hand, labels)]
-        flat = [np.concatenate([x.ravel() for x in maps]) for maps in (labels, sized)]
-        return matched_iou(*flat)
-
-    assert iou((c_lab, s_lab)) > iou(auto_labels(net, content, style)) + 0.1
+    assert _hand_iou(hand, (c_lab, s_lab)) > _hand_iou(hand, auto_labels(net, content, style)) + 0.1
