@@ -161,40 +161,40 @@ def joint_affinity(
     return w
 
 
-def _embedding(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending) and eigenvectors of the normalised Laplacian of the graph ``w``."""
+def _eigengap_clustering(
+    w: np.ndarray, max_regions: int, qualifies, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """k-means on the rows of the first k eigenvectors of the normalised Laplacian of ``w``, each row
+    scaled to unit length (Ng, Jordan & Weiss), for k = 2..``max_regions``; among the clusterings
+    whose labels ``qualifies(labels, k)``, the one with the largest eigengap.  Returns its rows (N,
+    k), centres (k, k) and labels (N,), or None when none qualifies."""
     d = 1.0 / np.sqrt(np.maximum(w.sum(1), 1e-12))
-    return np.linalg.eigh(np.eye(len(w)) - d[:, None] * w * d[None])
-
-
-def _rows(vecs: np.ndarray, k: int) -> np.ndarray:
-    """The first ``k`` eigenvectors' rows scaled to unit length (Ng, Jordan & Weiss)."""
-    return vecs[:, :k] / np.maximum(np.linalg.norm(vecs[:, :k], axis=1, keepdims=True), 1e-12)
+    vals, vecs = np.linalg.eigh(np.eye(len(w)) - d[:, None] * w * d[None])
+    best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+    for k in range(2, min(max_regions, len(w) - 1) + 1):
+        rows = vecs[:, :k] / np.maximum(np.linalg.norm(vecs[:, :k], axis=1, keepdims=True), 1e-12)
+        centres, labels = _kmeans(rows, k, seed)
+        gap = vals[k] - vals[k - 1]
+        if qualifies(labels, k) and (best is None or gap > best[0]):
+            best = (gap, rows, centres, labels)
+    return None if best is None else best[1:]
 
 
 def spectral_regions(
     w: np.ndarray, n_content: int, max_regions: int, min_share: float, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Spectral clustering of the joint graph ``w`` (N, N) whose first ``n_content`` nodes are the
-    content's cells: k-means on the rows of the first k eigenvectors of its normalised Laplacian, each
-    row scaled to unit length (Ng, Jordan & Weiss), for k = 2..``max_regions``.  Among the clusterings
-    with every region in at least ``min_share`` of both photos, the largest eigengap wins.  Returns
-    the embedded rows (N, k) and the centres (k, k); k = 1 (rows of ones) when none qualifies."""
-    vals, vecs = _embedding(w)
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for k in range(2, min(max_regions, len(w) - 1) + 1):
-        rows = _rows(vecs, k)
-        centres, labels = _kmeans(rows, k, seed)
+    content's cells (:func:`_eigengap_clustering`), for k = 2..``max_regions``, among the clusterings
+    with every region in at least ``min_share`` of both photos.  Returns the embedded rows (N, k) and
+    the centres (k, k); k = 1 (rows of ones) when none qualifies."""
+
+    def in_both(labels: np.ndarray, k: int) -> bool:
         share_c = np.bincount(labels[:n_content], minlength=k) / n_content
         share_s = np.bincount(labels[n_content:], minlength=k) / (len(w) - n_content)
-        if min(share_c.min(), share_s.min()) < min_share:
-            continue
-        gap = vals[k] - vals[k - 1]
-        if best is None or gap > best[0]:
-            best = (gap, rows, centres)
-    if best is None:
-        return np.ones((len(w), 1)), np.ones((1, 1))
-    return best[1], best[2]
+        return min(share_c.min(), share_s.min()) >= min_share
+
+    found = _eigengap_clustering(w, max_regions, in_both, seed)
+    return (np.ones((len(w), 1)), np.ones((1, 1))) if found is None else found[:2]
 
 
 def photo_regions(
@@ -204,19 +204,10 @@ def photo_regions(
     for both: among k = 2..``max_regions`` with every region in at least ``min_share`` of the photo,
     the largest eigengap.  Returns the embedded rows (N, k), the centres (k, k) and the labels (N,);
     one region (rows of ones, labels 0) when none qualifies."""
-    vals, vecs = _embedding(w)
-    best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
-    for k in range(2, min(max_regions, len(w) - 1) + 1):
-        rows = _rows(vecs, k)
-        centres, labels = _kmeans(rows, k, seed)
-        if (np.bincount(labels, minlength=k) / len(w)).min() < min_share:
-            continue
-        gap = vals[k] - vals[k - 1]
-        if best is None or gap > best[0]:
-            best = (gap, rows, centres, labels)
-    if best is None:
-        return np.ones((len(w), 1)), np.ones((1, 1)), np.zeros(len(w), np.int64)
-    return best[1], best[2], best[3]
+    found = _eigengap_clustering(
+        w, max_regions, lambda labels, k: (np.bincount(labels, minlength=k) / len(w)).min() >= min_share, seed
+    )
+    return (np.ones((len(w), 1)), np.ones((1, 1)), np.zeros(len(w), np.int64)) if found is None else found
 
 
 def region_votes(labels: np.ndarray, neighbour_labels: np.ndarray, k_other: int) -> np.ndarray:
