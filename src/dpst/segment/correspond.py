@@ -261,12 +261,20 @@ def neighbours(descs: tuple[torch.Tensor, torch.Tensor], k: int) -> tuple[np.nda
     return tuple(nearest(a, b, k)[1].cpu().numpy() for a, b in (descs, descs[::-1]))  # type: ignore[return-value]
 
 
+def _votes_both_ways(
+    lc: np.ndarray, ls: np.ndarray, near: tuple[np.ndarray, np.ndarray], kc: int, ks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`region_votes` of the content's ``kc`` regions (cell labels ``lc``) for the style's ``ks``
+    (``ls``) and the other way, through ``near`` (:func:`neighbours`)."""
+    return region_votes(lc, ls[near[0]], ks), region_votes(ls, lc[near[1]], kc)
+
+
 def joint_strength(labels: np.ndarray, n_content: int, near: tuple[np.ndarray, np.ndarray]) -> float:
     """:func:`match_strength` of the joint graph's regions (``labels`` (Nc + Ns,) of both photos'
     cells, region k of one matched with region k of the other); ``near`` from :func:`neighbours`."""
     k = int(labels.max()) + 1
     lc, ls = labels[:n_content], labels[n_content:]
-    votes_c, votes_s = region_votes(lc, ls[near[0]], k), region_votes(ls, lc[near[1]], k)
+    votes_c, votes_s = _votes_both_ways(lc, ls, near, k, k)
     return match_strength(votes_c, votes_s, np.arange(k), np.bincount(lc, minlength=k) / len(lc))
 
 
@@ -282,7 +290,7 @@ def separate_regions(
     (rc, cc, lc), (rs, cs, ls) = (photo_regions(w, s.max_regions, s.min_share, s.seed) for w in within)
     if len(cc) == 1 or len(cs) == 1:
         return None
-    votes_c, votes_s = region_votes(lc, ls[near[0]], len(cs)), region_votes(ls, lc[near[1]], len(cc))
+    votes_c, votes_s = _votes_both_ways(lc, ls, near, len(cc), len(cs))
     share_c, share_s = (np.bincount(x, minlength=len(c)) / len(x) for x, c in ((lc, cc), (ls, cs)))
     given = match_regions(votes_c, votes_s, share_c, share_s, s.min_share)
     if given is None:
