@@ -12,8 +12,11 @@ from dpst.segment.strokes import (
     complete_labels,
     complete_pair,
     correct_labels,
+    correct_pair,
     cross_priors,
     random_walker,
+    residue_ids,
+    settle_pair,
 )
 
 RED = 4  # palette index of red
@@ -274,3 +277,65 @@ def test_prepare_corrects_automatic_masks_with_strokes_given_for_one_photo():
     np.testing.assert_array_equal(pair.style_labels, truth2)  # no strokes: the automatic mask
     with pytest.raises(ValueError, match="give both masks"):
         prepare(photo, other, rgba_strokes(strokes), None, size=80)  # strokes alone, no automatic masks
+
+
+def test_residue_is_what_no_stroke_painted_under_its_share_of_either_photo():
+    a = np.zeros((10, 10), np.int64)
+    b = np.zeros((10, 10), np.int64)
+    a[:, 5:] = 1
+    b[:, 5:] = 1
+    a[0, :3] = 2  # 3% of the content
+    b[:4, :] = 2  # 40% of the style
+    a[9, 9] = 3  # in the content only
+    b[5, 0] = UNLABELLED  # not a label
+    assert residue_ids((a, b), set(), 0.05) == [2, 3]
+    assert residue_ids((a, b), {2}, 0.05) == [3]  # painted: kept whatever its size
+    assert residue_ids((a, b), set(), 0.02) == [3]
+    b[:, 5:] = 0
+    assert residue_ids((a, b), set(), 0.05) == [1, 2, 3]  # 1 left the style: the content's has no style
+
+
+def three_regions() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Two photos (reddish left, bluish right) labelled 0 left and 1 right, each with a sliver of
+    label 2 in its right half: 3% of the content, 20% of the style."""
+    (c, ct), (s, st) = two_halves(), two_halves(seed=1)
+    ct, st = ct.copy(), st.copy()
+    ct[:6, 60:72] = 2  # 72 px of 4800
+    st[:, 64:] = 2
+    return (c, s), (ct, st)
+
+
+def test_settle_pair_redraws_the_residue_from_the_regions_around_it():
+    photos, labels = three_regions()
+    strokes = (np.full(labels[0].shape, UNLABELLED), None)
+    strokes[0][20:30, 10] = 0  # strokes that agree with the masks: nothing else to correct
+    c, s = settle_pair(photos, labels, strokes)
+    (_, ct), (_, st) = two_halves(), two_halves(seed=1)
+    np.testing.assert_array_equal(c, ct)  # the sliver takes the look around it: the right half's
+    np.testing.assert_array_equal(s, st)  # and the style's part of label 2 as well
+    painted = (strokes[0].copy(), None)
+    painted[0][2, 62:66] = 2  # the user painted label 2: kept
+    for got, want in zip(settle_pair(photos, labels, painted), labels):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(settle_pair(photos, labels, strokes, StrokeSettings(residue=0)), labels):
+        np.testing.assert_array_equal(got, want)  # off
+
+
+def test_a_content_region_the_strokes_took_from_the_style_is_redrawn_and_all_residue_is_kept():
+    (c, s), (ct, st) = three_regions()
+    st = np.zeros_like(st)  # the style all one region: the content's 1 and 2 have no style
+    got_c, got_s = settle_pair((c, s), (ct, st), (None, np.full(st.shape, UNLABELLED)))
+    assert (got_c == 0).all() and (got_s == 0).all()
+    only = np.ones_like(ct)  # every label of the content is residue: it keeps them
+    got_c, _ = settle_pair((c, s), (only, st), (None, np.full(st.shape, UNLABELLED)))
+    np.testing.assert_array_equal(got_c, only)
+
+
+def test_correct_pair_settles_only_when_strokes_are_given():
+    photos, labels = three_regions()
+    for got, want in zip(correct_pair(photos, labels, (None, None)), labels):
+        np.testing.assert_array_equal(got, want)  # the automatic masks as they are
+    strokes = np.full(labels[0].shape, UNLABELLED)
+    strokes[30:40, 20] = 0
+    got = correct_pair(photos, labels, (strokes, None))
+    assert not (got[0] == 2).any() and not (got[1] == 2).any()

@@ -293,3 +293,16 @@ def test_the_oldest_finished_result_makes_room_and_a_full_disk_refuses_uploads(t
     with pytest.raises(ValueError, match=r"content photo cat.png: the server's disk space for pages is full"):
         engine.upload_photo("a", "content", pair[0])
     assert "disk space for pages is full" in last(engine.run("a", "fast", FAST)).message
+
+
+def test_the_masks_a_run_uses_are_corrected_and_settled_as_the_cli_does(engine, pair):
+    from dpst.segment import correct_pair
+
+    ready(engine, "a", pair)
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[20:24, 10:30] = [0, 0, 255, 255]  # a blue stroke on the content
+    assert engine.paint("a", "content", [layer])
+    c, st = (engine.sessions.get("a").photos[w] for w in ("content", "style"))
+    want = correct_pair((c.rgb, st.rgb), (c.auto, st.auto), (c.strokes, None))
+    np.testing.assert_array_equal(c.mask, want[0])
+    np.testing.assert_array_equal(st.mask, want[1])

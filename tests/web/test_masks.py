@@ -6,7 +6,7 @@ from PIL import Image
 
 from dpst.ops.palette import PALETTE, UNLABELLED
 from dpst.segment import correct_labels
-from dpst.web.masks import brush_colours, corrected, overlay, read_mask, strokes_from_layers
+from dpst.web.masks import brush_colours, corrected, overlay, read_mask, settled, strokes_from_layers
 from tests.segment.test_strokes import two_halves
 
 RED = 4  # palette index of red
@@ -87,3 +87,24 @@ def test_an_uploaded_mask_must_be_its_photos_size(tmp_path):
     Image.fromarray(strokes, "RGBA").save(path)
     done = read_mask(str(path), photo, "content mask")  # strokes: completed
     assert set(np.unique(done)) == {0, RED}
+
+
+def test_the_pair_is_settled_as_a_run_of_the_cli_settles_it():
+    from dpst.segment import correct_pair
+    from dpst.web.sessions import Photo
+    from tests.segment.test_strokes import three_regions
+
+    (c, s), (ct, st) = three_regions()
+    strokes = np.full(ct.shape, UNLABELLED)
+    strokes[30:40, 20] = 0
+    content = Photo("c.png", None, c, auto=ct, strokes=strokes)
+    style = Photo("s.png", None, s, auto=st)
+    content.own, style.own = corrected(c, ct, strokes), corrected(s, st, None)
+    want = correct_pair((c, s), (ct, st), (strokes, None))
+    for got, w in zip(settled(content, style), want):
+        np.testing.assert_array_equal(got, w)
+    assert not (want[1] == 2).any()  # the style's part of the residue is redrawn too
+    style.given = st  # an uploaded mask is the user's own: kept as it is
+    assert settled(content, style)[1] is style.own
+    content.strokes, style.given = None, None  # no strokes: the automatic masks
+    assert settled(content, style) == (content.own, style.own)

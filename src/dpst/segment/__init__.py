@@ -11,7 +11,14 @@ from __future__ import annotations
 from .auto import SegmentSettings, auto_labels, joint_cells
 from .correspond import CorrespondSettings, correspond_labels
 from .hybrid import HybridSettings
-from .strokes import StrokeSettings, complete_labels, complete_pair, correct_labels, correct_pair
+from .strokes import (
+    StrokeSettings,
+    complete_labels,
+    complete_pair,
+    correct_labels,
+    correct_pair,
+    settle_pair,
+)
 
 __all__ = [
     "CorrespondSettings",
@@ -25,4 +32,5 @@ __all__ = [
     "correct_pair",
     "correspond_labels",
     "joint_cells",
+    "settle_pair",
 ]

@@ -307,9 +307,7 @@ def correct_pair(
     return settle_pair(photos, fixed, strokes, s)
 
 
-def residue_ids(
-    labels: tuple[np.ndarray, np.ndarray], painted: set[int], share: float
-) -> list[int]:
+def residue_ids(labels: tuple[np.ndarray, np.ndarray], painted: set[int], share: float) -> list[int]:
     """The labels of a pair that no stroke painted (``painted``) and that cover under ``share`` of
     either photo, none at all included: what strokes left of an automatic region, or a region the
     strokes took from one photo only (a content region without a style counterpart gets no style)."""

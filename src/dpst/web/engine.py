@@ -25,9 +25,9 @@ from ..neural.vgg import load_weights
 from .guard import Owners
 from .jobs import DISK_FULL, Runs
 from .limits import Limits, check_upload
-from .masks import DISPLAY, AutoMasks, corrected, overlay, read_mask, strokes_from_layers
+from .masks import DISPLAY, AutoMasks, corrected, overlay, read_mask, settled, strokes_from_layers
 from .runs import Update
-from .sessions import Photo, Sessions
+from .sessions import Photo, Session, Sessions
 
 
 class Engine:
@@ -81,7 +81,7 @@ class Engine:
             s.photos[which] = photo
             for p in s.photos.values():
                 p.auto = None  # the masks of a pair are made together
-            self._update_mask(photo)
+            self._update_masks(s, *s.photos.values())
         return photo
 
     def remove_photo(self, sid: str, which: str) -> None:
@@ -91,7 +91,7 @@ class Engine:
             s.photos.pop(which, None)
             for p in s.photos.values():
                 p.auto = None
-                self._update_mask(p)
+            self._update_masks(s, *s.photos.values())
 
     def upload_mask(self, sid: str, which: str, path: str | Path) -> Photo:
         """A mask file of the user's for the content or style photo: it replaces the automatic mask
@@ -109,7 +109,7 @@ class Engine:
             raise ValueError(str(exc).replace(str(path), name)) from None
         with s.lock:
             photo.given = given
-            self._update_mask(photo)
+            self._update_masks(s, photo)
         return photo
 
     def clear_mask(self, sid: str, which: str) -> None:
@@ -117,7 +117,7 @@ class Engine:
         with s.lock:
             if which in s.photos:
                 s.photos[which].given = None
-                self._update_mask(s.photos[which])
+                self._update_masks(s, s.photos[which])
 
     # masks -----------------------------------------------------------------------------------------
 
@@ -134,8 +134,7 @@ class Engine:
         with s.lock:
             if s.photos.get("content") is c and s.photos.get("style") is st:  # not replaced meanwhile
                 c.auto, st.auto = c_auto, s_auto
-                self._update_mask(c)
-                self._update_mask(st)
+                self._update_masks(s, c, st)
         return used
 
     def paint(self, sid: str, which: str, layers: list[np.ndarray]) -> bool:
@@ -154,11 +153,20 @@ class Engine:
             if same or s.photos.get(which) is not photo:
                 return False
             photo.strokes = strokes
-            self._update_mask(photo)
+            self._update_masks(s, photo)
         return True
 
-    def _update_mask(self, photo: Photo) -> None:
-        photo.mask = corrected(photo.rgb, photo.base, photo.strokes)
+    def _update_masks(self, s: Session, *changed: Photo) -> None:
+        """Each ``changed`` photo's base corrected by its strokes, then the pair's masks as a run
+        uses them (:func:`settled`: what strokes left of the automatic regions redrawn)."""
+        for photo in changed:
+            photo.own = corrected(photo.rgb, photo.base, photo.strokes)
+        c, st = s.photos.get("content"), s.photos.get("style")
+        if c is None or st is None:
+            for photo in changed:
+                photo.mask = photo.own
+            return
+        c.mask, st.mask = settled(c, st)
 
     def display(self, sid: str, which: str, with_mask: bool) -> Path | None:
         """A file of the photo (at most :data:`DISPLAY` px) for the page, with its mask as a

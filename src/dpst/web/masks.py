@@ -5,7 +5,10 @@ do (:func:`dpst.segment.correct_labels`): the pixels of the region it is painted
 ``StrokeSettings.reach`` of the photo's long side of it, are redrawn by the completion (a random walker
 along the photo's edges), seeded by the strokes and by the mask beyond; the rest keeps its label.  A
 stroke of a new colour on the sky makes the sky around it that colour, up to the sky's edges; a
-stroke along a wrong border moves the border to the photo's nearest strong edge.
+stroke along a wrong border moves the border to the photo's nearest strong edge.  Where strokes
+correct the automatic masks, what they leave of an automatic region (under 5% of either photo, or in
+one photo only) is then redrawn from the others over the pair (:func:`dpst.segment.settle_pair`), as a
+run from the command line does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -29,6 +33,10 @@ from ..ops.palette import (
     labels_from_colors,
     resize_labels,
 )
+from ..segment import settle_pair
+
+if TYPE_CHECKING:
+    from .sessions import Photo
 
 OVERLAY_ALPHA = 0.45  # share of the mask colour in an overlay
 DISPLAY = 1024  # long side (px) of the photos and overlays shown for painting
@@ -113,6 +121,17 @@ def corrected(rgb: np.ndarray, base: np.ndarray | None, strokes: np.ndarray | No
     if strokes is None:
         return base if base is not None else np.zeros((h, w), np.int64)
     return labels_from_colors(np.asarray(complete_masks(rgb, strokes, base=base)))
+
+
+def settled(content: Photo, style: Photo) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The pair's masks as a run uses them: each photo's own (``Photo.own``, its base corrected by its
+    strokes); where strokes correct both photos' automatic masks, what they left of an automatic
+    region redrawn over the pair, as :func:`dpst.segment.correct_pair` does for a run of the CLI."""
+    automatic = content.auto is not None and style.auto is not None
+    uploaded = content.given is not None or style.given is not None
+    if not automatic or uploaded or (content.strokes is None and style.strokes is None):
+        return content.own, style.own
+    return settle_pair((content.rgb, style.rgb), (content.own, style.own), (content.strokes, style.strokes))
 
 
 def mask_image(labels: np.ndarray) -> Image.Image:

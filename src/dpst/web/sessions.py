@@ -37,7 +37,8 @@ class Photo:
     auto: np.ndarray | None = None  # (H, W) int labels of the automatic mask
     given: np.ndarray | None = None  # (H, W) int labels of a mask the user uploaded (replaces auto)
     strokes: np.ndarray | None = None  # (H, W) int labels painted, -1 unpainted
-    mask: np.ndarray | None = None  # (H, W) int labels a run uses: the base with the strokes completed
+    own: np.ndarray | None = None  # (H, W) int labels: the base corrected by this photo's strokes
+    mask: np.ndarray | None = None  # (H, W) int labels a run uses: ``own``, settled with the other photo's
 
     @property
     def base(self) -> np.ndarray | None:
