@@ -28,7 +28,10 @@ other by construction:
    each the mutual choice of a content region.  These regions are used where no clustering of the
    joint graph qualifies (small groups of cells all but cut off from the rest take its first
    eigenvectors, say), or where the cells' nearest cells support their matching more than the joint
-   graph's (:func:`match_strength`).  Else, with no joint regions, each photo stays one region.
+   graph's (:func:`match_strength`).  Else, with no joint regions, each photo stays one region; so
+   does it where the regions chosen have a matching that under ``min_support`` (a half) of the
+   cells' nearest cells vote for: two photos that are one subject each (a dahlia, a rose) split
+   into parts that do not correspond.
 6. The soft memberships of the cells are carried to the photo's size and refined along its edges by a
    guided filter (as :func:`dpst.segment.auto.refine_labels` does), the most likely region wins.
 
@@ -85,6 +88,13 @@ class CorrespondSettings:
         "support its matching less",
     )
     vote_k: int = setting(8, "nearest cells of the other photo each cell votes with, in that matching", min=1)
+    min_support: float = setting(
+        0.5,
+        "with separate: the regions used are those whose matching the cells' nearest cells support at "
+        "least this much (match_strength, the votes' mean); else each photo stays one region",
+        min=0,
+        max=1,
+    )
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -373,11 +383,12 @@ def correspond_labels(
     soft = memberships(rows, centres, s.temperature) if len(centres) > 1 else None  # (k, Nc + Ns)
     if s.separate:
         near = neighbours((dc, ds), s.vote_k)
+        support = -1.0 if soft is None else joint_strength(soft.argmax(0).numpy(), nc, near)
         apart = separate_regions(near, within, s)
-        if apart is not None and (
-            soft is None or apart[2] > joint_strength(soft.argmax(0).numpy(), nc, near)
-        ):
-            soft = torch.cat(apart[:2], 1)
+        if apart is not None and apart[2] > support:
+            soft, support = torch.cat(apart[:2], 1), apart[2]
+        if support < s.min_support:  # matched regions that most nearest cells disagree with
+            soft = None
     if soft is None:
         return np.zeros(shapes[0], np.int64), np.zeros(shapes[1], np.int64)
     k = len(soft)
