@@ -263,6 +263,30 @@ def test_correspond_labels_segment_the_photos_apart_where_the_joint_graph_finds_
     assert set(np.unique(c_lab)) <= set(np.unique(s_lab))  # every content region has its style region
 
 
+@pytest.mark.parametrize("support", [0.3, 0.7])
+def test_regions_whose_matching_few_nearest_cells_support_are_not_used(support, monkeypatch):
+    import dpst.segment.correspond as correspond
+
+    net = VGGFeatures(random_weights(0))
+    day, night = _scene(True), _scene(False, 48, 80)
+    s = CorrespondSettings(analysis_size=64)
+    monkeypatch.setattr(correspond, "separate_regions", lambda *a: None)
+    monkeypatch.setattr(correspond, "joint_strength", lambda *a: support)
+
+    def halves(w, nc, *a, **k):  # two regions: the top and the bottom half of each photo's cells
+        i = np.arange(len(w))
+        lower = np.where(i < nc, i / nc, (i - nc) / (len(w) - nc)) >= 0.5
+        return np.stack([~lower, lower], 1).astype(float), np.eye(2)
+
+    monkeypatch.setattr(correspond, "spectral_regions", halves)
+    shapes = ((32, 48), (24, 40))
+    c_lab, s_lab = correspond_labels(net, day, night, s, shapes=shapes)
+    assert (c_lab.any() and s_lab.any()) == (support >= s.min_support)
+    assert (c_lab.any() or s_lab.any()) == (support >= s.min_support)
+    loose = correspond_labels(net, day, night, CorrespondSettings(64, min_support=0.2), shapes=shapes)
+    assert loose[0].any() and loose[1].any()  # the same regions, kept under a lower floor
+
+
 def _paper_pair(i: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """The paper's pair ``i`` beside this checkout (../shared/examples): content, style and the hand
     masks' label maps of both; the test is skipped where the pairs are not there."""
@@ -302,6 +326,20 @@ def test_real_pair_where_the_joint_graph_fails_is_segmented_apart_and_matched(re
     c_lab, s_lab = correspond_labels(net, content, style, shapes=shapes)
     assert len(np.unique(c_lab)) >= 2 and set(np.unique(c_lab)) <= set(np.unique(s_lab))
     assert _hand_iou(hand, (c_lab, s_lab)) > _hand_iou(hand, joint) + 0.4
+
+
+@pytest.mark.weights
+def test_real_pair_of_one_subject_each_stays_one_region(real_weights):
+    """The paper's pair 9 (a yellow dahlia; a red rose), whose hand masks make each photo one region:
+    each photo segmented alone splits into parts whose matching under half of the cells' nearest
+    cells support (measured: 0.38), so each photo stays one region, as with the hand masks."""
+    content, style, _ = _paper_pair(9)
+    net = VGGFeatures(real_weights)
+    shapes = ((content.shape[0] // 2, content.shape[1] // 2), (style.shape[0] // 2, style.shape[1] // 2))
+    c_lab, s_lab = correspond_labels(net, content, style, shapes=shapes)
+    assert not c_lab.any() and not s_lab.any()
+    split = correspond_labels(net, content, style, CorrespondSettings(min_support=0), shapes=shapes)
+    assert len(np.unique(split[0])) >= 2  # what the floor refuses
 
 
 @pytest.mark.weights
