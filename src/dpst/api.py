@@ -196,7 +196,9 @@ def complete_masks(
     with a transparent background and a few strokes in the palette colours (alpha >= 128; an (H, W)
     int array of label ids, -1 unpainted, also works).  Without ``base``, the strokes are completed
     from scratch; with ``base`` (a mask, automatic ones say), they correct it: pixels near a stroke
-    and alike to it follow it, the rest keep their label (:func:`dpst.segment.correct_labels`).
+    and alike to it follow it, the rest keep their label (:func:`dpst.segment.correct_labels`).  One
+    photo at a time: a run (and the web page) then also redraws, over the pair, what the strokes left
+    of an automatic region (:func:`dpst.segment.settle_pair`), which needs both photos.
     Returns the mask as a palette image at the photo's size; its regions follow the photo's edges."""
     rgb = io.load_image(photo, "photo")
     if isinstance(strokes, np.ndarray) and strokes.ndim == 2:
