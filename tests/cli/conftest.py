@@ -1,6 +1,8 @@
 """The batch command's tests share the batch library tests' fixtures; the commands' file tests share
 a one-thread network and a runner of ``dpst`` with the module's ``FAST`` flags."""
 
+import signal
+
 import pytest
 import torch
 
@@ -28,3 +30,10 @@ def run(request, capsys, tiny_weights_file):
         return code, capsys.readouterr().err
 
     return go
+
+
+def sigint_default() -> None:
+    """``preexec_fn`` of a child process a test interrupts: SIGINT back to its default.  A shell's
+    background job (``nohup CMD &``) passes SIGINT on ignored, and Python then never raises
+    KeyboardInterrupt, so the interrupt tests would fail wherever the suite runs in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.cli.conftest import sigint_default
 from tests.conftest import save_photo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,12 @@ def test_sigint_in_each_phase(tmp_path, tiny_weights_file, phase):
     argv += ["--output-size", "80", "--masks", "none", "-q", "--verbose", "--weights", str(tiny_weights_file)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, str(script), phase, *argv], stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path
+        [sys.executable, str(script), phase, *argv],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=sigint_default,
     )
     seen, deadline = [], time.monotonic() + 60
     for line in proc.stderr:

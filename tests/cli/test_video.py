@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dpst.cli import main
+from tests.cli.conftest import sigint_default
 from tests.conftest import save_photo
 from tests.video.conftest import clips  # noqa: F401
 
@@ -121,7 +122,9 @@ def test_ctrl_c_while_writing_leaves_a_playable_file(clips, tmp_path, tiny_weigh
         *TINY[:-1],
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default
+    )
     seen, deadline = "", time.time() + 120
     while "[test] 5 frames restyled" not in seen and time.time() < deadline:
         seen += proc.stderr.read(1)
