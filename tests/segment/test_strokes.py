@@ -324,11 +324,15 @@ def test_settle_pair_redraws_the_residue_from_the_regions_around_it():
 def test_a_content_region_the_strokes_took_from_the_style_is_redrawn_and_all_residue_is_kept():
     (c, s), (ct, st) = three_regions()
     st = np.zeros_like(st)  # the style all one region: the content's 1 and 2 have no style
-    got_c, got_s = settle_pair((c, s), (ct, st), (None, np.full(st.shape, UNLABELLED)))
+    strokes = np.full(st.shape, UNLABELLED)
+    strokes[20:30, 10] = 0  # the stroke that made it so
+    got_c, got_s = settle_pair((c, s), (ct, st), (None, strokes))
     assert (got_c == 0).all() and (got_s == 0).all()
     only = np.ones_like(ct)  # every label of the content is residue: it keeps them
-    got_c, _ = settle_pair((c, s), (only, st), (None, np.full(st.shape, UNLABELLED)))
+    got_c, _ = settle_pair((c, s), (only, st), (None, strokes))
     np.testing.assert_array_equal(got_c, only)
+    for got, want in zip(settle_pair((c, s), (ct, st), (None, np.full(st.shape, UNLABELLED))), (ct, st)):
+        np.testing.assert_array_equal(got, want)  # no stroke in either photo: nothing is residue
 
 
 def test_correct_pair_settles_only_when_strokes_are_given():

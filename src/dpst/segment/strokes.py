@@ -302,9 +302,7 @@ def correct_pair(
         b if st is None else correct_labels(p, b, st, shape, s)
         for p, b, st, shape in zip(photos, base, strokes, shapes)
     )
-    if all(st is None for st in strokes):
-        return fixed  # type: ignore[return-value]
-    return settle_pair(photos, fixed, strokes, s)
+    return settle_pair(photos, fixed, strokes, s)  # type: ignore[arg-type]
 
 
 def residue_ids(labels: tuple[np.ndarray, np.ndarray], painted: set[int], share: float) -> list[int]:
@@ -329,10 +327,11 @@ def settle_pair(
     are completed from the photo's other labels along its edges (:func:`complete_labels`).  The
     automatic masks keep every region over 5% of both photos; strokes that take most of a region
     away leave slivers whose look is matched to the other photo's slivers, or a region in the content
-    that the style no longer has.  A photo all of whose labels are residue keeps them."""
-    if s.residue <= 0:
-        return labels
+    that the style no longer has.  A photo all of whose labels are residue keeps them; without a
+    stroke in either photo, nothing is residue."""
     painted = {k for st in strokes if st is not None for k in painted_ids(np.asarray(st))}
+    if s.residue <= 0 or not painted:
+        return labels
     drop = residue_ids(labels, painted, s.residue)
     if not drop:
         return labels

@@ -129,7 +129,7 @@ def settled(content: Photo, style: Photo) -> tuple[np.ndarray | None, np.ndarray
     region redrawn over the pair, as :func:`dpst.segment.correct_pair` does for a run of the CLI."""
     automatic = content.auto is not None and style.auto is not None
     uploaded = content.given is not None or style.given is not None
-    if not automatic or uploaded or (content.strokes is None and style.strokes is None):
+    if not automatic or uploaded:
         return content.own, style.own
     return settle_pair((content.rgb, style.rgb), (content.own, style.own), (content.strokes, style.strokes))
 
