@@ -312,6 +312,6 @@ def test_two_sessions_at_once_each_get_their_own_result_and_see_the_queue(browse
     assert not any(Path(f).exists() for f in folders)
     assert server.sessions() == []
     # with no session left, no file that any session uploaded or made is left either (the server's
-    # lock file, web/workdir.py, stays as long as it runs)
+    # lock file, web/workdir.py, stays as long as it runs): a session's folder goes last, after them
     left = [p for p in server.files.rglob("*") if p.is_file() and p.stat().st_size > 0 and p.name != ".lock"]
     assert left == [], left

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -277,6 +278,17 @@ def test_a_session_idle_too_long_is_ended_and_its_page_told(tmp_path, pair):
     assert engine.tidy() == ["a"]
     assert not folder.exists() and "b" in engine.sessions
     assert "idle for more than 1 minute" in engine.notice("a") and engine.notice("b") == ""
+
+
+def test_tidying_deletes_what_the_framework_stored_that_no_live_session_can_hold(tmp_path, pair):
+    engine = limited(tmp_path)
+    stray = tmp_path / "server" / "f00d" / "layer_0.png"  # the editor's upload of an ended session
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"png")
+    os.utime(stray, (time.time() - 60, time.time() - 60))
+    ready(engine, "a", pair)
+    engine.tidy()
+    assert not stray.exists() and engine.sessions.get("a").folder.is_dir()
 
 
 def test_the_oldest_finished_result_makes_room_and_a_full_disk_refuses_uploads(tmp_path, pair):

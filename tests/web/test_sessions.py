@@ -73,6 +73,35 @@ def test_untracked_uploads_older_than_every_live_session_are_swept(tmp_path):
     assert uploads.is_dir() and (uploads / "dpst-x").is_dir()
 
 
+def test_a_sessions_folder_goes_only_after_the_uploads_it_could_have_made(tmp_path, monkeypatch):
+    # the folder's end tells that the session's files are gone: nothing of it is swept afterwards
+    uploads = tmp_path / "uploads"
+    sessions = Sessions(uploads / "dpst-x", uploads)
+    s = sessions.get("a")
+    stray = _upload(uploads, "layer_0.png")  # stored by the framework, tracked by no session
+    seen = []
+    rmtree = __import__("shutil").rmtree
+
+    def watched(path, *args, **kwargs):
+        seen.append((path, stray.exists()))
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr("dpst.web.sessions.shutil.rmtree", watched)
+    sessions.close("a")
+    assert seen == [(s.folder, False)]
+
+
+def test_untracked_uploads_are_swept_without_a_session_ending(tmp_path):
+    uploads = tmp_path / "uploads"
+    sessions = Sessions(uploads / "dpst-x", uploads)
+    stray = _upload(uploads, "background.png", age=60)
+    sessions.get("live")
+    held, recent = _upload(uploads, "held.png", age=60), _upload(uploads, "recent.png")
+    sessions.track("live", held)
+    sessions.sweep_unheld()
+    assert not stray.exists() and held.exists() and recent.exists()
+
+
 def test_a_session_is_its_clients_alone(tmp_path):
     sessions = Sessions(tmp_path / "root")
     s = sessions.claim("a", "me")

@@ -43,8 +43,8 @@ class Engine:
     ) -> None:
         """root: the folder that holds every session's folder; config: the device, weights and
         automatic-mask settings (runs take their other settings from the page); uploads: the web
-        framework's folder of uploads, swept as sessions end (:class:`.sessions.Sessions`); limits:
-        what the pages may use."""
+        framework's folder of uploads, swept as sessions end and at each :meth:`tidy`
+        (:class:`.sessions.Sessions`); limits: what the pages may use."""
         sd = weights if weights is not None else load_weights(config.weights or None)
         self.config, self.limits = config, limits
         # one network: a run keeps its state to itself, so masks of a new upload are made beside
@@ -214,10 +214,12 @@ class Engine:
         return self.sessions.notice(sid)
 
     def tidy(self) -> list[str]:
-        """End the sessions idle for longer than the limit, make room on the disk, forget uploads
-        that are gone.  Returns the ids of the sessions ended."""
+        """End the sessions idle for longer than the limit, make room on the disk, delete the uploads
+        no live session can hold, forget uploads that are gone.  Returns the ids of the sessions
+        ended."""
         ended = self.sessions.expire_idle(self.limits.idle_minutes * 60)
         self.sessions.make_room(self.limits.disk_bytes)
+        self.sessions.sweep_unheld()
         self.owners.forget_missing()
         return ended
 

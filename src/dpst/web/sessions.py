@@ -98,8 +98,8 @@ class Sessions:
 
     def __init__(self, root: str | Path, uploads: str | Path | None = None) -> None:
         """root: the folder of the session folders; uploads: the web framework's folder of uploaded
-        files, swept when a session ends (None: not swept), and counted with ``root`` as the disk
-        the sessions use."""
+        files, swept when a session ends and by :meth:`sweep_unheld` (None: not swept), and counted
+        with ``root`` as the disk the sessions use."""
         self.root = Path(os.path.abspath(root)).resolve()
         self.uploads = Path(os.path.abspath(uploads)).resolve() if uploads is not None else None
         self._live: dict[str, Session] = {}
@@ -212,12 +212,20 @@ class Sessions:
                     while len(self._ended) > ENDED:
                         self._ended.popitem(last=False)
             remove = s is not None and s.busy == 0
-            horizon = min((x.started for x in self._live.values()), default=time.time())
         for path in tracked - still_held:
             _delete(path, self.uploads)
-        if remove:
+        self.sweep_unheld()
+        if remove:  # last: once the folder is gone, so is every file of the session
             shutil.rmtree(s.folder, ignore_errors=True)
-        self.sweep(horizon, still_held)
+
+    def sweep_unheld(self) -> None:
+        """:meth:`sweep` the uploads older than every live session (none of those can be theirs), but
+        those a live session holds: what the framework stored that no session tracked (the editor
+        uploads its layers unasked) goes with the last session that could have made it."""
+        with self._lock:
+            keep = set().union(*self._tracked.values()) if self._tracked else set()
+            horizon = min((x.started for x in self._live.values()), default=time.time())
+        self.sweep(horizon, keep)
 
     def sweep(self, horizon: float, keep: set[Path] = frozenset()) -> None:
         """Delete the files in ``uploads`` older than ``horizon`` (a time.time()) but those in
