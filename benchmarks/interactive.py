@@ -124,7 +124,16 @@ def nos(curve: list[float], bar: float) -> int:
     return next((n for n, v in enumerate(curve) if v >= bar), MAX_STROKES)
 
 
-def run_pair(photos, hands, base, settings, length, width):
+def fixed_part(pred: np.ndarray, hand: np.ndarray, brush: np.ndarray) -> np.ndarray:
+    """``pred`` with the connected error region that ``brush`` was drawn in set to its hand colour:
+    what a stroke could do at best without touching any other region (``--oracle``)."""
+    c = hand[brush][0]
+    parts, _ = ndimage.label((hand == c) & (pred != c))
+    hit = np.unique(parts[brush])
+    return np.where(np.isin(parts, hit[hit > 0]), c, pred)
+
+
+def run_pair(photos, hands, base, settings, length, width, oracle=False):
     strokes = [np.full(h.shape, UNLABELLED, np.int64) for h in hands]
     preds = list(base)
     curve, saved, seconds = [colour_iou(preds, hands)], None, []
@@ -138,9 +147,12 @@ def run_pair(photos, hands, base, settings, length, width):
         p, brush = found
         strokes[p][brush] = hands[p][brush]
         t0 = time.perf_counter()
-        preds = list(
-            correct_pair((photos[0], photos[1]), (base[0], base[1]), (strokes[0], strokes[1]), s=settings)
-        )
+        if oracle:
+            preds[p] = fixed_part(preds[p], hands[p], brush)
+        else:
+            preds = list(
+                correct_pair((photos[0], photos[1]), (base[0], base[1]), (strokes[0], strokes[1]), s=settings)
+            )
         seconds.append(time.perf_counter() - t0)
         curve.append(colour_iou(preds, hands))
     if saved is None and curve[-1] >= 0.9:
@@ -159,7 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=common.RESULTS / "interactive.json")
     p.add_argument("--doc", type=Path, default=common.DOCS / "masks.md")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a StrokeSettings field")
+    p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="instead of dpst's correction, each stroke sets exactly the connected error region it was "
+        "drawn in to its hand colour: the reach of the protocol itself (default --json "
+        "interactive_oracle.json, its own section of --doc)",
+    )
     args = p.parse_args(argv)
+    if args.oracle and args.json == common.RESULTS / "interactive.json":
+        args.json = common.RESULTS / "interactive_oracle.json"
     settings = StrokeSettings(**common.parse_settings(args.set, StrokeSettings))
     config = Config(masks=args.masks)
     if args.write:
@@ -178,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         auto = [labels_from_colors(np.asarray(m)) for m in found]
         to_hand = read_as_hand(auto, hands)
         base = [recoloured(a, to_hand) for a in auto]
-        curve, strokes, secs, preds = run_pair(photos, hands, base, settings, args.length, args.width)
+        curve, strokes, secs, preds = run_pair(
+            photos, hands, base, settings, args.length, args.width, args.oracle
+        )
         seconds += secs
         pairs[str(i)] = {"iou": curve, "nos85": nos(curve, 0.85), "nos90": nos(curve, 0.9)}
         if args.write:
@@ -205,14 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     data = {
         **common.provenance(__file__, argv),
+        "oracle": args.oracle,
         "masks": args.masks,
         "settings": settings.__dict__,
         "summary": summary,
         "pairs": pairs,
     }
     write_json(args.json, data)
+    who = ", each fixing exactly the connected error region it is drawn in (`--oracle`)" if args.oracle else ""
     lines = [
-        f"Corrective strokes by the simulated user, pairs {args.ids[0]}-{args.ids[-1]}, starting from "
+        f"Corrective strokes by the simulated user{who}, pairs {args.ids[0]}-{args.ids[-1]}, starting from "
         f"`--masks {args.masks}`; commit {data['commit']['commit'][:7]}, {data['date']}, "
         f"{data['machine']['cpu']}:",
         "",
@@ -222,10 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         "|---|" + "---|" * (MAX_STROKES + 1),
         "| mean IoU | " + " | ".join(f"{v:.3f}" for v in summary["mean_iou_by_strokes"]) + " |",
         "",
-        f"Mean NoS@85 {summary['nos85']:.2f}, NoS@90 {summary['nos90']:.2f} strokes for the pair of photos; "
-        f"one correction {summary['correction_s']:.2f} s.",
+        f"Mean NoS@85 {summary['nos85']:.2f}, NoS@90 {summary['nos90']:.2f} strokes for the pair of photos"
+        + ("." if args.oracle else f"; one correction {summary['correction_s']:.2f} s."),
     ]
-    update_doc(args.doc, "\n".join(lines), "interactive")
+    update_doc(args.doc, "\n".join(lines), "interactive_oracle" if args.oracle else "interactive")
     print(json.dumps(summary))
     return 0
 

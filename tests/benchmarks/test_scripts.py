@@ -226,6 +226,45 @@ def test_the_simulated_user_writes_its_strokes_for_photos_of_different_sizes(pai
     assert "<!-- interactive:begin -->" in doc.read_text()
 
 
+def test_the_oracle_stroke_fixes_exactly_the_error_region_it_is_drawn_in():
+    import interactive
+
+    hand = np.zeros((6, 8), np.int64)
+    hand[:, 4:] = 1
+    pred = np.zeros_like(hand)
+    pred[0, 7] = 2  # an error of colour 1 apart from the one painted
+    pred[5, 0] = 1  # an error of colour 0: not the stroke's colour
+    brush = np.zeros(hand.shape, bool)
+    brush[2:4, 5] = True
+    got = interactive.fixed_part(pred, hand, brush)
+    want = hand.copy()
+    want[5, 0] = 1  # untouched
+    assert (got == want).all()  # the whole connected error of colour 1 (the [0, 7] pixel with it)
+    apart = pred.copy()
+    apart[:, 6] = 1  # now the error region of colour 1 is two parts: only the painted one is fixed
+    got = interactive.fixed_part(apart, hand, brush)
+    assert (got[:, 4:6] == 1).all() and got[0, 7] == 2 and (got[:, 6] == 1).all()
+
+
+def test_the_oracle_run_writes_its_own_results_and_section(pairs, tmp_path):
+    try:
+        from dpst.metrics import default_net
+
+        default_net()
+    except Exception:
+        pytest.skip("the real VGG-19 weights are not installed")
+    doc, result = tmp_path / "doc.md", tmp_path / "oracle.json"
+    proc = run("interactive.py", "--pairs", str(pairs), "--ids", "1", "--oracle", "--json", str(result),
+               "--doc", str(doc))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(result.read_text())
+    curve = data["pairs"]["1"]["iou"]
+    assert data["oracle"] and len(curve) == 11
+    assert all(b >= a - 1e-9 for a, b in zip(curve, curve[1:]))  # a fixed region never comes back wrong
+    text = doc.read_text()
+    assert "<!-- interactive_oracle:begin -->" in text and "<!-- interactive:begin -->" not in text
+
+
 def test_a_quality_sweep_runs_each_value_and_documents_the_means(pairs, tiny_weights_file, tmp_path):
     pytest.importorskip("matplotlib")
     try:
