@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "pairs": pairs,
     }
     write_json(args.json, data)
-    who = ", each fixing exactly the connected error region it is drawn in (`--oracle`)" if args.oracle else ""
+    who = ", each fixing exactly the connected error region it is drawn in (`--oracle`)" * args.oracle
     lines = [
         f"Corrective strokes by the simulated user{who}, pairs {args.ids[0]}-{args.ids[-1]}, starting from "
         f"`--masks {args.masks}`; commit {data['commit']['commit'][:7]}, {data['date']}, "
