@@ -285,7 +285,7 @@ def test_tidying_deletes_what_the_framework_stored_that_no_live_session_can_hold
     stray = tmp_path / "server" / "f00d" / "layer_0.png"  # the editor's upload of an ended session
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"png")
-    os.utime(stray, (time.time() - 60, time.time() - 60))
+    os.utime(stray, (time.time() - 120, time.time() - 120))  # older than the session by the margin
     ready(engine, "a", pair)
     engine.tidy()
     assert not stray.exists() and engine.sessions.get("a").folder.is_dir()

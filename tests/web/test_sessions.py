@@ -98,6 +98,8 @@ def test_untracked_uploads_are_swept_without_a_session_ending(tmp_path):
     sessions.get("live")
     held, recent = _upload(uploads, "held.png", age=60), _upload(uploads, "recent.png")
     sessions.track("live", held)
+    sessions.sweep_unheld(margin=120)  # the stray is not that much older than the session
+    assert stray.exists()
     sessions.sweep_unheld()
     assert not stray.exists() and held.exists() and recent.exists()
 

@@ -29,6 +29,9 @@ from .masks import DISPLAY, AutoMasks, corrected, overlay, read_mask, settled, s
 from .runs import Update
 from .sessions import Photo, Session, Sessions
 
+# seconds: a tidy round keeps an untracked upload made up to this long before the oldest live session began
+SWEEP_MARGIN = 60.0
+
 
 class Engine:
     """The server's state: the network (loaded once), its automatic masks, the runs and the live sessions."""
@@ -219,7 +222,7 @@ class Engine:
         ended."""
         ended = self.sessions.expire_idle(self.limits.idle_minutes * 60)
         self.sessions.make_room(self.limits.disk_bytes)
-        self.sessions.sweep_unheld()
+        self.sessions.sweep_unheld(margin=SWEEP_MARGIN)
         self.owners.forget_missing()
         return ended
 

@@ -218,14 +218,16 @@ class Sessions:
         if remove:  # last: once the folder is gone, so is every file of the session
             shutil.rmtree(s.folder, ignore_errors=True)
 
-    def sweep_unheld(self) -> None:
-        """:meth:`sweep` the uploads older than every live session (none of those can be theirs), but
-        those a live session holds: what the framework stored that no session tracked (the editor
-        uploads its layers unasked) goes with the last session that could have made it."""
+    def sweep_unheld(self, margin: float = 0.0) -> None:
+        """:meth:`sweep` the uploads older than every live session (none of those can be theirs) by
+        ``margin`` seconds, but those a live session holds: what the framework stored that no session
+        tracked (the editor uploads its layers unasked) goes with the last session that could have
+        made it.  ``margin``: room for an upload whose session the page starts only after it (a page
+        whose session ended idle starts a new one with its next upload)."""
         with self._lock:
             keep = set().union(*self._tracked.values()) if self._tracked else set()
             horizon = min((x.started for x in self._live.values()), default=time.time())
-        self.sweep(horizon, keep)
+        self.sweep(horizon - margin, keep)
 
     def sweep(self, horizon: float, keep: set[Path] = frozenset()) -> None:
         """Delete the files in ``uploads`` older than ``horizon`` (a time.time()) but those in
