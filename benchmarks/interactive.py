@@ -124,16 +124,20 @@ def nos(curve: list[float], bar: float) -> int:
     return next((n for n, v in enumerate(curve) if v >= bar), MAX_STROKES)
 
 
-def fixed_part(pred: np.ndarray, hand: np.ndarray, brush: np.ndarray) -> np.ndarray:
+def fixed_part(pred: np.ndarray, hand: np.ndarray, brush: np.ndarray, reach: float = 0.0) -> np.ndarray:
     """``pred`` with the connected error region that ``brush`` was drawn in set to its hand colour:
-    what a stroke could do at best without touching any other region (``--oracle``)."""
+    what a stroke could do at best without touching any other region (``--oracle``); with ``reach``
+    (a share of the long side), only its pixels that near the stroke (as dpst's correction does)."""
     c = hand[brush][0]
-    parts, _ = ndimage.label((hand == c) & (pred != c))
+    wrong = (hand == c) & (pred != c)
+    if reach > 0:
+        wrong &= ndimage.distance_transform_edt(~brush) <= reach * max(hand.shape)
+    parts, _ = ndimage.label(wrong)
     hit = np.unique(parts[brush])
     return np.where(np.isin(parts, hit[hit > 0]), c, pred)
 
 
-def run_pair(photos, hands, base, settings, length, width, oracle=False):
+def run_pair(photos, hands, base, settings, length, width, oracle=None):
     strokes = [np.full(h.shape, UNLABELLED, np.int64) for h in hands]
     preds = list(base)
     curve, saved, seconds = [colour_iou(preds, hands)], None, []
@@ -147,8 +151,8 @@ def run_pair(photos, hands, base, settings, length, width, oracle=False):
         p, brush = found
         strokes[p][brush] = hands[p][brush]
         t0 = time.perf_counter()
-        if oracle:
-            preds[p] = fixed_part(preds[p], hands[p], brush)
+        if oracle is not None:
+            preds[p] = fixed_part(preds[p], hands[p], brush, oracle)
         else:
             preds = list(
                 correct_pair((photos[0], photos[1]), (base[0], base[1]), (strokes[0], strokes[1]), s=settings)
@@ -173,13 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a StrokeSettings field")
     p.add_argument(
         "--oracle",
-        action="store_true",
+        type=float,
+        nargs="?",
+        const=0.0,
+        default=None,
+        metavar="REACH",
         help="instead of dpst's correction, each stroke sets exactly the connected error region it was "
-        "drawn in to its hand colour: the reach of the protocol itself (default --json "
-        "interactive_oracle.json, its own section of --doc)",
+        "drawn in to its hand colour: the reach of the protocol itself; with REACH, only its pixels "
+        "within that share of the long side of the stroke (default --json interactive_oracle.json, its "
+        "own section of --doc)",
     )
     args = p.parse_args(argv)
-    if args.oracle and args.json == common.RESULTS / "interactive.json":
+    if args.oracle is not None and args.json == common.RESULTS / "interactive.json":
         args.json = common.RESULTS / "interactive_oracle.json"
     settings = StrokeSettings(**common.parse_settings(args.set, StrokeSettings))
     config = Config(masks=args.masks)
@@ -228,14 +237,18 @@ def main(argv: list[str] | None = None) -> int:
     }
     data = {
         **common.provenance(__file__, argv),
-        "oracle": args.oracle,
+        "oracle": args.oracle is not None,
+        "oracle_reach": args.oracle,
         "masks": args.masks,
         "settings": settings.__dict__,
         "summary": summary,
         "pairs": pairs,
     }
     write_json(args.json, data)
-    who = ", each fixing exactly the connected error region it is drawn in (`--oracle`)" * args.oracle
+    who = ""
+    if args.oracle is not None:
+        near = f" within {args.oracle:g} of the long side" if args.oracle else ""
+        who = f", each fixing exactly the connected error region it is drawn in{near} (`--oracle`)"
     lines = [
         f"Corrective strokes by the simulated user{who}, pairs {args.ids[0]}-{args.ids[-1]}, starting from "
         f"`--masks {args.masks}`; commit {data['commit']['commit'][:7]}, {data['date']}, "
@@ -248,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         "| mean IoU | " + " | ".join(f"{v:.3f}" for v in summary["mean_iou_by_strokes"]) + " |",
         "",
         f"Mean NoS@85 {summary['nos85']:.2f}, NoS@90 {summary['nos90']:.2f} strokes for the pair of photos"
-        + ("." if args.oracle else f"; one correction {summary['correction_s']:.2f} s."),
+        + ("." if args.oracle is not None else f"; one correction {summary['correction_s']:.2f} s."),
     ]
-    update_doc(args.doc, "\n".join(lines), "interactive_oracle" if args.oracle else "interactive")
+    update_doc(args.doc, "\n".join(lines), "interactive" if args.oracle is None else "interactive_oracle")
     print(json.dumps(summary))
     return 0
 

@@ -244,6 +244,11 @@ def test_the_oracle_stroke_fixes_exactly_the_error_region_it_is_drawn_in():
     apart[:, 6] = 1  # now the error region of colour 1 is two parts: only the painted one is fixed
     got = interactive.fixed_part(apart, hand, brush)
     assert (got[:, 4:6] == 1).all() and got[0, 7] == 2 and (got[:, 6] == 1).all()
+    # with a reach, only the error pixels that near the stroke: 1/8 of the long side is one pixel
+    got = interactive.fixed_part(pred, hand, brush, reach=1 / 8)
+    near = np.zeros(hand.shape, bool)
+    near[1:5, 5] = near[2:4, 4:7] = True
+    assert (got[near] == 1).all() and (got[~near] == pred[~near]).all()
 
 
 def test_the_oracle_run_writes_its_own_results_and_section(pairs, tmp_path):
