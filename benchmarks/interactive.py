@@ -127,7 +127,8 @@ def nos(curve: list[float], bar: float) -> int:
 def fixed_part(pred: np.ndarray, hand: np.ndarray, brush: np.ndarray, reach: float = 0.0) -> np.ndarray:
     """``pred`` with the connected error region that ``brush`` was drawn in set to its hand colour:
     what a stroke could do at best without touching any other region (``--oracle``); with ``reach``
-    (a share of the long side), only its pixels that near the stroke (as dpst's correction does)."""
+    (a share of the long side), only those of its pixels that near the stroke (as dpst's correction
+    reaches)."""
     c = hand[brush][0]
     wrong = (hand == c) & (pred != c)
     if reach > 0:

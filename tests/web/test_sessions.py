@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 import pytest
@@ -80,7 +81,7 @@ def test_a_sessions_folder_goes_only_after_the_uploads_it_could_have_made(tmp_pa
     s = sessions.get("a")
     stray = _upload(uploads, "layer_0.png")  # stored by the framework, tracked by no session
     seen = []
-    rmtree = __import__("shutil").rmtree
+    rmtree = shutil.rmtree
 
     def watched(path, *args, **kwargs):
         seen.append((path, stray.exists()))
