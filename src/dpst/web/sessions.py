@@ -201,7 +201,7 @@ class Sessions:
         with self._lock:
             s = self._live.pop(sid, None)
             tracked = self._tracked.pop(sid, set())
-            still_held = set().union(*self._tracked.values()) if self._tracked else set()
+            still_held = self._held()
             if s is not None:
                 s.closed = True
                 s.stop.set()
@@ -225,9 +225,13 @@ class Sessions:
         made it.  ``margin``: room for an upload whose session the page starts only after it (a page
         whose session ended idle starts a new one with its next upload)."""
         with self._lock:
-            keep = set().union(*self._tracked.values()) if self._tracked else set()
+            keep = self._held()
             horizon = min((x.started for x in self._live.values()), default=time.time())
         self.sweep(horizon - margin, keep)
+
+    def _held(self) -> set[Path]:
+        """The framework's files that live sessions track (the caller holds the lock)."""
+        return set().union(*self._tracked.values())
 
     def sweep(self, horizon: float, keep: set[Path] = frozenset()) -> None:
         """Delete the files in ``uploads`` older than ``horizon`` (a time.time()) but those in
