@@ -147,6 +147,33 @@ def test_stage3_runs_only_where_stage2_leaves_texture_to_fix():
         dpst.Config(stage3_texture=-1)
 
 
+def test_stage3_trigger_where_dpst_makes_the_masks_is_its_own():
+    # no masks given: the automatic masks' trigger (0 by default: stage 3 on every photo)
+    rep, third, _ = _stage3_run(masks="unsupervised", stage3_texture=100.0)
+    assert rep.stage(3) is not None and len(third) == 2
+    rep, third, _ = _stage3_run(masks="unsupervised", stage3_texture=0.0, stage3_texture_auto=100.0)
+    assert rep.stage(3) is None and third == []
+    # masks="none" makes no masks: each photo one region, the trigger for masks given
+    rep, _, _ = _stage3_run(masks="none", stage3_texture=100.0)
+    assert rep.stage(3) is None
+    cfg = dpst.Config(stage3_texture=0.3, stage3_texture_auto=0.05).for_automatic_masks()
+    assert cfg.stage3_texture == 0.05 == cfg.stage3_texture_auto
+    with pytest.raises(ValueError, match="--stage3-texture-auto -1"):
+        dpst.Config(stage3_texture_auto=-1)
+
+
+def test_stage3_trigger_with_masks_given_is_stage3_texture():
+    cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
+    cfg = cfg.updated(stage3_iterations=2, stage3_size=56, masks="unsupervised")
+    st, c_mask, s_mask = Stylizer(cfg, weights=random_weights()), _mask(48, 64, 0, 4), _mask(40, 40, 0, 4)
+    kept = st.run(photo(48, 64), photo(40, 40, 1), content_mask=c_mask, style_mask=s_mask,
+                  config=cfg.updated(stage3_texture=100.0, stage3_texture_auto=0.0)).report  # fmt: skip
+    assert kept.stage(3) is None and "given" in kept.masks
+    ran = st.run(photo(48, 64), photo(40, 40, 1), content_mask=c_mask, style_mask=s_mask,
+                 config=cfg.updated(stage3_texture=0.0, stage3_texture_auto=100.0)).report  # fmt: skip
+    assert ran.stage(3) is not None
+
+
 def test_stage3_weighs_the_photo_term_with_its_share_of_stage2s_lambda():
     _, full, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=1.0)
     _, half, _ = _stage3_run(stage3_texture=0.0, stage3_lambda=0.5)

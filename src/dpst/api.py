@@ -76,6 +76,8 @@ class Stylizer:
         (:data:`dpst.neural.plan.PHASES`, those that run)."""
         cfg = self._checked(config)
         segment, masks = self._segmenter(cfg, content_mask, style_mask)
+        if segment is not None:  # dpst makes the masks
+            cfg = cfg.for_automatic_masks()
         clock = Clock(self.device, on_phase)
         try:
             with clock.phase("prepare"):

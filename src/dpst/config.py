@@ -72,8 +72,15 @@ class Config:
     stage3_size: int = setting(700, "long side (px) at most at which stage 3 runs", min=32, group=STAGE3)
     stage3_texture: float = setting(
         0.12,
-        "run stage 3 only on a photo whose style term (unweighted) ends stage 2 at least this far from "
-        "the style: texture still to fix; 0 = on every photo",
+        "with masks given: run stage 3 only on a photo whose style term (unweighted) ends stage 2 at "
+        "least this far from the style, texture still to fix; 0 = on every photo",
+        min=0,
+        group=STAGE3,
+    )
+    stage3_texture_auto: float = setting(
+        0.0,
+        "--stage3-texture where dpst makes the masks (none given, or strokes correcting automatic "
+        "ones); 0 = on every photo (docs/masks.md, 'Stage 3 on every photo')",
         min=0,
         group=STAGE3,
     )
@@ -243,6 +250,13 @@ class Config:
 
     def updated(self, **changes: Any) -> Config:
         return replace(self, **changes)
+
+    def for_automatic_masks(self) -> Config:
+        """These settings for a run on masks dpst made (automatic, corrected by strokes or not): stage 3's
+        trigger is ``stage3_texture_auto`` there.  Stage 2's texture left is measured against those
+        masks' own regions, which may be matched wrongly, so it says less there than with masks a
+        person drew."""
+        return replace(self, stage3_texture=self.stage3_texture_auto)
 
 
 # Named starting points; a preset only lists what differs from the defaults above.  What each costs

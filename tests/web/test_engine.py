@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 import time
 
@@ -318,3 +319,15 @@ def test_the_masks_a_run_uses_are_corrected_and_settled_as_the_cli_does(engine, 
     want = correct_pair((c.rgb, st.rgb), (c.auto, st.auto), (c.strokes, None))
     np.testing.assert_array_equal(c.mask, want[0])
     np.testing.assert_array_equal(st.mask, want[1])
+
+
+def test_a_run_on_automatic_masks_takes_their_stage3_trigger_as_the_cli_does(engine, pair, tmp_path):
+    ready(engine, "a", pair)
+    auto = shlex.split(last(engine.run("a", "fast", FAST)).result.command_text)
+    assert auto[auto.index("--stage3-texture") + 1] == "0.0"  # the command gives what ran
+    for which, size in (("content", (64, 48)), ("style", (56, 40))):
+        mask = tmp_path / f"{which}_mask.png"
+        Image.new("RGB", size, (0, 0, 255)).save(mask)
+        engine.upload_mask("a", which, mask)
+    given = last(engine.run("a", "fast", FAST)).result.command_text
+    assert "--stage3-texture" not in given  # masks a person gave: the preset's own trigger

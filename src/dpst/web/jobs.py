@@ -129,6 +129,8 @@ class Runs:
             with s.lock:
                 c, st = s.photos["content"], s.photos["style"]
                 c_lab, s_lab = c.mask, st.mask
+                if c.given is None or st.given is None:  # dpst made them: the run does as the CLI does
+                    config = config.for_automatic_masks()
             folder = s.new_folder("run-")
             names = file_names(c.name, st.name)
             c_mask, s_mask = folder / names["content_mask"], folder / names["style_mask"]
