@@ -125,11 +125,11 @@ def test_stage3_runs_at_the_photo_size_after_stage2():
     assert report.lam > 0  # stage 3 weighs the photo term with stage 2's lambda
 
 
-def _stage3_run(**changes):
+def _stage3_run(content_mask=None, **changes):
     cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
     cfg = cfg.updated(stage3_iterations=2, stage3_size=56, **changes)
     st, seen = Stylizer(cfg, weights=random_weights()), []
-    report = st.run(photo(48, 64), photo(40, 40, 1), callback=seen.append).report
+    report = st.run(photo(48, 64), photo(40, 40, 1), content_mask=content_mask, callback=seen.append).report
     return report, [p for p in seen if p.stage == 3], [p for p in seen if p.stage == 2]
 
 
@@ -153,6 +153,11 @@ def test_stage3_trigger_where_dpst_makes_the_masks_is_its_own():
     assert rep.stage(3) is not None and len(third) == 2
     rep, third, _ = _stage3_run(masks="unsupervised", stage3_texture=0.0, stage3_texture_auto=100.0)
     assert rep.stage(3) is None and third == []
+    # strokes correcting the automatic masks: dpst still makes them
+    strokes = np.zeros((48, 64, 4), np.uint8)
+    strokes[10:14, 5:40] = [*PALETTE[0], 255]
+    rep, third, _ = _stage3_run(masks="unsupervised", stage3_texture=100.0, content_mask=strokes)
+    assert rep.stage(3) is not None and "corrected by the strokes given" in rep.masks
     # masks="none" makes no masks: each photo one region, the trigger for masks given
     rep, _, _ = _stage3_run(masks="none", stage3_texture=100.0)
     assert rep.stage(3) is None
