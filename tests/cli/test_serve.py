@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import threading
 
 import pytest
 
@@ -144,3 +145,34 @@ def test_a_port_in_use_exits_2_in_one_line_and_leaves_no_signal_held(monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--port 7860: cannot listen on 127.0.0.1:7860" in err[0]
     assert not {signal.SIGTERM, signal.SIGINT} & signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def test_a_stop_that_another_thread_receives_while_the_server_starts_is_kept_for_after(monkeypatch, capsys):
+    # A signal mask holds a signal for the thread that set it only: the kernel may hand a `kill` to any
+    # other thread (torch's, the server's), and Python then runs its handler in the main thread.
+    pytest.importorskip("gradio")
+    import dpst.web.app
+
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)
+    other.start()
+
+    class Demo:
+        is_running = True
+
+    def start(host, port, config, limits, logins):
+        signal.pthread_kill(other.ident, signal.SIGTERM)
+        for _ in range(10_000):  # Python runs a pending handler between these steps
+            pass
+        return Demo()
+
+    stopped = []
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        monkeypatch.setattr(dpst.web.app, "start", start)
+        monkeypatch.setattr(dpst.web.app, "shutdown", stopped.append)
+        assert main(["serve"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        idle.set()
+    assert len(stopped) == 1 and "sessions' files are deleted" in capsys.readouterr().err

@@ -84,25 +84,28 @@ def run_serve(argv: Sequence[str]) -> int:
     if args.no_auth and not is_loopback(args.host):
         print(f"dpst: warning: no login on {args.host}: anyone who can reach it can use it", file=sys.stderr)
     # `kill` stops it like Ctrl-C does, so that the sessions' files are deleted.  The server answers
-    # before `start` returns, so a stop asked for then is held (blocked) until `demo` exists and the
-    # loop below can shut it down: otherwise SIGTERM would kill it with its files left behind.
-    stops = {signal.SIGTERM, signal.SIGINT}
-    signal.signal(signal.SIGTERM, _interrupt)
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    # before `start` returns, so a stop asked for then is only noted until `demo` exists and can be
+    # shut down: otherwise SIGTERM would kill it with its files left behind.  Noted by a handler, not
+    # held by a signal mask: a mask holds the signal for this thread only, and the kernel may hand
+    # it to another one (torch's, the server's), whose stop Python then raises here all the same.
+    asked: list[int] = []
+    on_int = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+    signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
     try:
         demo = start(args.host, args.port, config, limits, logins)
-    except BaseException as exc:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        if isinstance(exc, OSError):  # Gradio: "Cannot find empty port in range ..."
-            raise ValueError(
-                f"--port {args.port}: cannot listen on {args.host}:{args.port} ({type(exc).__name__}; is "
-                "the port in use?); pick another with --port"
-            ) from None
-        raise
+    except OSError as exc:  # Gradio: "Cannot find empty port in range ..."
+        raise ValueError(
+            f"--port {args.port}: cannot listen on {args.host}:{args.port} ({type(exc).__name__}; is "
+            "the port in use?); pick another with --port"
+        ) from None
+    finally:
+        signal.signal(signal.SIGINT, on_int)
+        signal.signal(signal.SIGTERM, _interrupt)
     who = f"login required, {len(logins)} user{'s' if len(logins) != 1 else ''}" if logins else "no login"
     url = f"http://{args.host}:{args.port}"
     try:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held - stops)  # a stop held until now arrives here
+        if asked:  # a stop asked for while the server started
+            raise KeyboardInterrupt
         print(f"dpst: serving on {url} ({who}; Ctrl-C to stop)", file=sys.stderr, flush=True)
         while demo.is_running:
             time.sleep(0.5)
