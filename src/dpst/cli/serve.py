@@ -89,8 +89,12 @@ def run_serve(argv: Sequence[str]) -> int:
     # held by a signal mask: a mask holds the signal for this thread only, and the kernel may hand
     # it to another one (torch's, the server's), whose stop Python then raises here all the same.
     asked: list[int] = []
-    on_int = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
-    signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
+
+    def note(signum: int, frame: object) -> None:
+        asked.append(signum)
+
+    on_int = signal.signal(signal.SIGINT, note)
+    signal.signal(signal.SIGTERM, note)
     try:
         demo = start(args.host, args.port, config, limits, logins)
     except OSError as exc:  # Gradio: "Cannot find empty port in range ..."
