@@ -136,6 +136,20 @@ class Config:
         "(docs/benchmarks.md, 'Per pair')",
         group=FINISH,
     )
+    f_pick_carry: int = setting(
+        0,
+        "with --f-pick: also weigh the result carried at this window radius, unfiltered, against the "
+        "finish --f-pick keeps (the residual counting to the 4th power) and keep the better; 0 = not",
+        min=0,
+        group=FINISH,
+    )
+    f_pick_carry_auto: int = setting(
+        1,
+        "--f-pick-carry where dpst makes the masks (none given, or strokes correcting automatic ones), "
+        "where stage 3 runs on every photo (docs/masks.md, 'The finish's choice of carry')",
+        min=0,
+        group=FINISH,
+    )
     f_radius: int = setting(15, "local affine filter radius", min=0, group=FINISH)
     f_edge: float = setting(
         0.003,
@@ -253,10 +267,11 @@ class Config:
 
     def for_automatic_masks(self) -> Config:
         """These settings for a run on masks dpst made (automatic, corrected by strokes or not): stage 3's
-        trigger is ``stage3_texture_auto`` there.  Stage 2's texture left is measured against those
-        masks' own regions, which may be matched wrongly, so it says less there than with masks a
-        person drew."""
-        return replace(self, stage3_texture=self.stage3_texture_auto)
+        trigger is ``stage3_texture_auto`` there, and the finish also weighs the carry at
+        ``f_pick_carry_auto``.  Stage 2's texture left is measured against those masks' own regions,
+        which may be matched wrongly, so it says less there than with masks a person drew; and stage 3,
+        which then runs on every photo, leaves texture that the finer carry keeps."""
+        return replace(self, stage3_texture=self.stage3_texture_auto, f_pick_carry=self.f_pick_carry_auto)
 
 
 # Named starting points; a preset only lists what differs from the defaults above.  What each costs

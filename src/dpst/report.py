@@ -18,7 +18,7 @@ class RunReport:
 
     masks: str  # which masks: "given", "semantic (scene parser ...)", "unsupervised", "none (...)"
     stages: tuple[StageRun, ...]  # the stages that ran, in order (dpst.neural.plan)
-    finish: str  # "carry", "filter" or "no filter" (--f-pick measured it better)
+    finish: str  # "carry", "filter", "no filter" or "fine carry" (--f-pick measured it better)
     timings: Mapping[str, float]  # seconds in each phase (dpst.neural.plan.PHASES), in order
 
     def stage(self, number: int) -> StageRun | None:
@@ -46,7 +46,11 @@ class RunReport:
         if self.stage(3) is not None:
             parts.append(f"stage 3 (texture left {self.texture_left:.3f})")
         if self.finish:
-            words = {"filter": "filtered", "no filter": "not filtered (measured better)"}
+            words = {
+                "filter": "filtered",
+                "no filter": "not filtered (measured better)",
+                "fine carry": "carried at a finer radius, not filtered (measured better)",
+            }
             parts.append(words.get(self.finish, self.finish))
         return ", ".join(parts)
 

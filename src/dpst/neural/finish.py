@@ -17,7 +17,8 @@ from .objective import Objective
 from .pair import Pair
 from .run import Clock
 
-FINISHES = ("carry", "filter", "no filter")  # what :func:`finish` reports it kept
+FINISHES = ("carry", "filter", "no filter", "fine carry")  # what :func:`finish` reports it kept
+FINE_POWER = 4  # the power of the residual in the score that weighs the finer carry (:func:`finish`)
 
 
 def finish(
@@ -30,12 +31,16 @@ def finish(
     keeps the output locally affine in the content, so edges stay the photo's own), and the reference
     code's local affine filter runs at the output size, or at ``f_size`` and is carried again for larger
     outputs.  With ``f_pick`` (and ``objective``, the run's at ``pair``'s size) the unfiltered result is
-    kept where it scores better (:func:`finish_score`).
+    kept where it scores better (:func:`finish_score`); with ``f_pick_carry`` too, the stages' result
+    carried at that radius, unfiltered ("fine carry"), is kept where it scores better than that, its
+    residual counting to the power :data:`FINE_POWER`: a finer carry keeps more of stage 3's texture
+    and raises the residual on every photo, and pairs 1-20 kept both the residual and the texture
+    under the authors' only with a power of 3.4-5 (docs/masks.md, "The finish's choice of carry").
 
     Measured (pairs 3, 9, 13): the filter at the output's 700 px cost less style than at the
     512 px working size (style_gram 43.2 / 30.2 / 45.2 against 43.8 / 31.9 / 46.7)."""
     dev = clock.device
-    guide = to_tensor(pair.content, dev)
+    guide, result = to_tensor(pair.content, dev), x
     with clock.phase("upsample"):
         h, w = output_shape(*pair.content_full.shape[:2], cfg)
         full = pair.content_full
@@ -53,6 +58,9 @@ def finish(
             finishes = {"filter": local_affine_filter(x, mid, radius=cfg.f_radius, edge=cfg.f_edge)}
             if cfg.f_pick and objective is not None:
                 finishes["no filter"] = x
+                if cfg.f_pick_carry:
+                    fine = carry(mid, guide, result, cfg.f_pick_carry, cfg.carry_eps, affine=cfg.carry)
+                    finishes["fine carry"] = fine.clamp(0, 1)
                 used = pick_finish(objective, pair.content.shape[:2], mid, finishes)
             x = finishes[used]
         if mid is not full_t:
@@ -69,26 +77,32 @@ def finish(
 def pick_finish(
     objective: Objective, working: tuple[int, int], guide: torch.Tensor, candidates: dict[str, torch.Tensor]
 ) -> str:
-    """The name of the candidate finish with the lowest :func:`finish_score`: its local-affine
-    residual against the photo ``guide`` (at the candidate's size), times its texture distance to
-    the style (``objective``'s style term, at the ``working`` (h, w) size)."""
-    scores = {}
+    """The name of the candidate finish kept: of "filter" and "no filter", the one with the lowest
+    :func:`finish_score`, its local-affine residual against the photo ``guide`` (at the candidate's
+    size) with its texture distance to the style (``objective``'s style term, at the ``working``
+    (h, w) size); then "fine carry", where given, if it scores lower than that one with the residual
+    to the power :data:`FINE_POWER`."""
+    parts = {}
     for name, y in candidates.items():
         y = y.clamp(0, 1)
         small = torch.nn.functional.interpolate(y, size=working, mode="area")
         with torch.no_grad():
             texture = float(objective(small)["style"])
-        scores[name] = finish_score(local_affine_residual(guide, y), texture)
-    return min(scores, key=scores.get)
+        parts[name] = (local_affine_residual(guide, y), texture)
+    kept = min((n for n in parts if n != "fine carry"), key=lambda n: finish_score(*parts[n]))
+    if "fine carry" in parts:
+        kept = min((kept, "fine carry"), key=lambda n: finish_score(*parts[n], power=FINE_POWER))
+    return kept
 
 
-def finish_score(affine: float, texture: float) -> float:
+def finish_score(affine: float, texture: float, power: float = 2) -> float:
     """How a finish is judged, lower is better: the local-affine RMS residual squared (photorealism)
     times the relative Gram distance at the working size (texture).  A product, so that each counts by
     its relative change; the residual squared because between the two finishes the working-size
     texture term moves about twice as much as the full-size Gram distance of ``dpst score`` does
-    (pairs 1-20, docs/benchmarks.md "Per pair")."""
-    return affine * affine * texture
+    (pairs 1-20, docs/benchmarks.md "Per pair").  ``power``: of the residual, where another choice
+    needs it (:data:`FINE_POWER`)."""
+    return affine**power * texture
 
 
 def _carry(target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Config) -> torch.Tensor:
