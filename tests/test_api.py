@@ -425,6 +425,60 @@ def test_f_pick_writes_the_finish_it_keeps(monkeypatch, favour, kept):
     assert np.array_equal(out, reference[kept])
 
 
+def _fine_carry_runs(monkeypatch, favour_fine: bool, **changes):
+    """A run on masks dpst makes (stage 3 on), with the score rigged so that the fine carry wins or
+    loses its comparison; returns the run, the scores' powers as called, and the fine carry's own
+    result (the stages' result carried at radius 1, unfiltered, as ``--no-filter --carry-radius 1``)."""
+    import dpst.neural.finish
+
+    cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
+    cfg = cfg.updated(stage3_iterations=2, stage3_size=56, filter=True, f_radius=3, f_pick=True, **changes)
+    s, content, style = Stylizer(cfg, weights=random_weights()), photo(48, 64), photo(40, 40, 1)
+    alone = np.asarray(s(content, style, config=cfg.updated(filter=False, carry_radius=1)))
+    powers = []
+
+    def rigged(affine, texture, power=2):
+        powers.append(power)
+        if power == dpst.neural.finish.FINE_POWER:  # the fine carry's comparison: it is scored second
+            return 1.0 if (len(powers) % 2 == 0) == favour_fine else 2.0
+        return 1.0 if len(powers) == 1 else 2.0  # of the filter and none, the filter
+
+    monkeypatch.setattr(dpst.neural.finish, "finish_score", rigged)
+    return s.run(content, style), powers, alone
+
+
+def test_f_pick_weighs_the_fine_carry_where_dpst_makes_the_masks(monkeypatch):
+    (out, report), powers, alone = _fine_carry_runs(monkeypatch, True, masks="unsupervised")
+    assert report.stage(3) is not None and report.finish == "fine carry"
+    assert powers == [2, 2, 4, 4] and "carried at a finer radius" in report.chosen()
+    assert np.array_equal(np.asarray(out), alone)
+    (out, report), powers, alone = _fine_carry_runs(monkeypatch, False, masks="unsupervised")
+    assert report.finish == "filter" and powers == [2, 2, 4, 4]
+    assert not np.array_equal(np.asarray(out), alone)
+
+
+def test_f_pick_weighs_no_fine_carry_with_masks_given_or_when_off(monkeypatch):
+    # masks="none": each photo one region, as masks given: --f-pick-carry (0), not its _auto twin
+    (_, report), powers, _ = _fine_carry_runs(monkeypatch, True, masks="none")
+    assert report.finish == "filter" and powers == [2, 2]
+    (_, report), powers, _ = _fine_carry_runs(monkeypatch, True, masks="none", f_pick_carry=1)
+    assert report.finish == "fine carry" and powers == [2, 2, 4, 4]
+    (_, report), powers, _ = _fine_carry_runs(monkeypatch, True, masks="unsupervised", f_pick_carry_auto=0)
+    assert report.finish == "filter" and powers == [2, 2]
+    cfg = dpst.Config(f_pick_carry=0, f_pick_carry_auto=2).for_automatic_masks()
+    assert cfg.f_pick_carry == 2 == cfg.f_pick_carry_auto
+    with pytest.raises(ValueError, match="--f-pick-carry-auto -1"):
+        dpst.Config(f_pick_carry_auto=-1)
+
+
+def test_finish_score_weighs_the_fine_carry_by_the_residual_to_the_4th_power():
+    from dpst.neural.finish import FINE_POWER, finish_score
+
+    # 10% more residual is worth 35% less texture distance at the 4th power, but not 30%
+    assert FINE_POWER == 4 and finish_score(2.0, 3.0, power=4) == 48.0
+    assert finish_score(1.1, 0.65, power=4) < finish_score(1.0, 1.0, power=4) < finish_score(1.1, 0.7, power=4)
+
+
 def test_f_pick_scores_both_finishes_with_the_runs_own_terms():
     cfg = FAST.updated(iterations=2, stage2=True, filter=True, f_radius=3, f_pick=True)
     s = Stylizer(cfg, weights=random_weights())

@@ -321,13 +321,14 @@ def test_the_masks_a_run_uses_are_corrected_and_settled_as_the_cli_does(engine, 
     np.testing.assert_array_equal(st.mask, want[1])
 
 
-def test_a_run_on_automatic_masks_takes_their_stage3_trigger_as_the_cli_does(engine, pair, tmp_path):
+def test_a_run_on_automatic_masks_takes_their_stage3_trigger_and_carry_as_the_cli_does(engine, pair, tmp_path):
     ready(engine, "a", pair)
     auto = shlex.split(last(engine.run("a", "fast", FAST)).result.command_text)
     assert auto[auto.index("--stage3-texture") + 1] == "0.0"  # the command gives what ran
+    assert auto[auto.index("--f-pick-carry") + 1] == "1"  # and the finish's choice of carry
     for which, size in (("content", (64, 48)), ("style", (56, 40))):
         mask = tmp_path / f"{which}_mask.png"
         Image.new("RGB", size, (0, 0, 255)).save(mask)
         engine.upload_mask("a", which, mask)
     given = last(engine.run("a", "fast", FAST)).result.command_text
-    assert "--stage3-texture" not in given  # masks a person gave: the preset's own trigger
+    assert "--stage3-texture" not in given and "--f-pick-carry" not in given  # the preset's own
