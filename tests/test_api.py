@@ -428,13 +428,24 @@ def test_f_pick_writes_the_finish_it_keeps(monkeypatch, favour, kept):
 def _fine_carry_runs(monkeypatch, favour_fine: bool, **changes):
     """A run on masks dpst makes (stage 3 on), with the score rigged so that the fine carry wins or
     loses its comparison; returns the run, the scores' powers as called, and the fine carry's own
-    result (the stages' result carried at radius 1, unfiltered, as ``--no-filter --carry-radius 1``)."""
+    result (the stages' result, as the finish got it, carried to the photo at radius 1, unfiltered)."""
+    import dpst.api
     import dpst.neural.finish
+    from dpst.ops.tensor import to_tensor
+    from dpst.ops.upsample import carry
 
     cfg = FAST.updated(iterations=0, stage1_iterations=2, stage2_iterations=2, stage2=True, size=32)
     cfg = cfg.updated(stage3_iterations=2, stage3_size=56, filter=True, f_radius=3, f_pick=True, **changes)
     s, content, style = Stylizer(cfg, weights=random_weights()), photo(48, 64), photo(40, 40, 1)
-    alone = np.asarray(s(content, style, config=cfg.updated(filter=False, carry_radius=1)))
+    got = {}
+
+    def spy(pair, x, *args):
+        full, small = to_tensor(pair.content_full), to_tensor(pair.content)
+        got["alone"] = carry(full, small, x, 1, cfg.carry_eps).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+        return real(pair, x, *args)
+
+    real = dpst.api.finish
+    monkeypatch.setattr(dpst.api, "finish", spy)
     powers = []
 
     def rigged(affine, texture, power=2):
@@ -444,7 +455,8 @@ def _fine_carry_runs(monkeypatch, favour_fine: bool, **changes):
         return 1.0 if len(powers) == 1 else 2.0  # of the filter and none, the filter
 
     monkeypatch.setattr(dpst.neural.finish, "finish_score", rigged)
-    return s.run(content, style), powers, alone
+    run = s.run(content, style)
+    return run, powers, np.round(got["alone"] * 255).astype(np.uint8)
 
 
 def test_f_pick_weighs_the_fine_carry_where_dpst_makes_the_masks(monkeypatch):
@@ -476,7 +488,8 @@ def test_finish_score_weighs_the_fine_carry_by_the_residual_to_the_4th_power():
 
     # 10% more residual is worth 35% less texture distance at the 4th power, but not 30%
     assert FINE_POWER == 4 and finish_score(2.0, 3.0, power=4) == 48.0
-    assert finish_score(1.1, 0.65, power=4) < finish_score(1.0, 1.0, power=4) < finish_score(1.1, 0.7, power=4)
+    base = finish_score(1.0, 1.0, power=4)
+    assert finish_score(1.1, 0.65, power=4) < base < finish_score(1.1, 0.7, power=4)
 
 
 def test_f_pick_scores_both_finishes_with_the_runs_own_terms():

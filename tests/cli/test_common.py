@@ -36,7 +36,7 @@ def test_the_flags_of_dpst_are_the_fields_flags():
 
     p = build_parser()
     assert _offered(p) == STYLIZE_OWN | _flags(Config, PhotoSettings, LutSettings)
-    assert len(_flags(Config)) == 43  # the 37 fields, 6 booleans with their --no-
+    assert len(_flags(Config)) == 45  # the 39 fields, 6 booleans with their --no-
 
 
 def test_dpst_help_lists_first_what_most_runs_touch_then_each_stage():

@@ -321,7 +321,7 @@ def test_the_masks_a_run_uses_are_corrected_and_settled_as_the_cli_does(engine, 
     np.testing.assert_array_equal(st.mask, want[1])
 
 
-def test_a_run_on_automatic_masks_takes_their_stage3_trigger_and_carry_as_the_cli_does(engine, pair, tmp_path):
+def test_a_run_on_automatic_masks_takes_their_stage3_and_finish_as_the_cli_does(engine, pair, tmp_path):
     ready(engine, "a", pair)
     auto = shlex.split(last(engine.run("a", "fast", FAST)).result.command_text)
     assert auto[auto.index("--stage3-texture") + 1] == "0.0"  # the command gives what ran
