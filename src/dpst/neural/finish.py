@@ -35,7 +35,7 @@ def finish(
     carried at that radius, unfiltered ("fine carry"), is kept where it scores better than that, its
     residual counting to the power :data:`FINE_POWER`: a finer carry keeps more of stage 3's texture
     and raises the residual on every photo, and pairs 1-20 kept both the residual and the texture
-    under the authors' only with a power of 3.4-5 (docs/masks.md, "The finish's choice of carry").
+    under the authors' only with a power of 3.3-5.5 (docs/masks.md, "The finish's choice of carry").
 
     Measured (pairs 3, 9, 13): the filter at the output's 700 px cost less style than at the
     512 px working size (style_gram 43.2 / 30.2 / 45.2 against 43.8 / 31.9 / 46.7)."""
