@@ -141,3 +141,26 @@ def test_batch_fetches_the_parser_before_its_workers_start(album, tmp_path, monk
     argv = ["--content", str(album), "--style", str(album / "look.png"), "-o", str(tmp_path / "o")]
     assert batch.main(argv) == 130
     assert seen == [("fetch", "auto"), "run"]
+
+
+def test_a_stages_bar_ends_when_the_next_phase_starts(tmp_path, capsys):
+    """The finish (and the next stage's set-up) is not counted in the last stage's bar: a phase
+    closes the bar that is open, and the next stage opens its own."""
+    from dpst.cli.common import PhaseLines, ProgressBar
+    from dpst.neural.lbfgs import Progress
+
+    bar = ProgressBar(tmp_path / "out.png", quiet=False, save_every=0)
+    phases = PhaseLines(lambda: "given", verbose=False, quiet=True, bar=bar)
+    step = lambda stage, i: Progress(stage, i, 2, {"total": 1.0}, lambda: None)  # noqa: E731
+    bar(step(2, 1))
+    bar(step(2, 2))
+    shown = bar.bar
+    assert shown is not None and shown.n == 2
+    phases("stage3")
+    assert bar.bar is None and shown.disable is True  # tqdm marks a closed bar disabled
+    bar(step(3, 1))
+    assert bar.bar is not None and bar.bar is not shown and bar.bar.n == 1
+    phases("upsample")
+    assert bar.bar is None
+    phases("filter")  # nothing open: nothing to close
+    assert "stage 3" in capsys.readouterr().err

@@ -264,12 +264,18 @@ def fetch_parser_first(config: Config, quiet: bool = False) -> None:
 
 class PhaseLines:
     """Phase lines on stderr (``--verbose``), and once, as the masks are known (after the first phase),
-    which masks are used: the line ``masks()`` gives (:meth:`dpst.Stylizer.segmenter`'s)."""
+    which masks are used: the line ``masks()`` gives (:meth:`dpst.Stylizer.segmenter`'s).  A phase
+    starts between stages only, so the stage ``bar`` open then has ended: it is closed, and its time
+    is its steps' alone (not the finish's, nor the next stage's set-up)."""
 
-    def __init__(self, masks: Callable[[], str], verbose: bool, quiet: bool) -> None:
-        self.masks, self.verbose, self.quiet, self.said = masks, verbose, quiet, False
+    def __init__(
+        self, masks: Callable[[], str], verbose: bool, quiet: bool, bar: ProgressBar | None = None
+    ) -> None:
+        self.masks, self.verbose, self.quiet, self.said, self.bar = masks, verbose, quiet, False, bar
 
     def __call__(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.close()
         if name != PHASES[0] and not self.said and not self.quiet:
             print(f"dpst: masks: {self.masks()}", file=sys.stderr, flush=True)
             self.said = True
@@ -291,7 +297,7 @@ def restyle(
             content_mask=args.content_mask,
             style_mask=args.style_mask,
             callback=bar,
-            on_phase=PhaseLines(lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet),
+            on_phase=PhaseLines(lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet, bar),
         )
     finally:
         bar.close()

@@ -136,7 +136,9 @@ def run_video(argv: Sequence[str]) -> int:
                 style_mask=args.style_mask,
                 callback=bars,
                 step_callback=steps,
-                on_phase=PhaseLines(lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet),
+                on_phase=PhaseLines(
+                    lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet, steps
+                ),
                 info=info,
             )
         finally:  # the bars go before any line below
