@@ -59,8 +59,7 @@ def finish(
             if cfg.f_pick and objective is not None:
                 finishes["no filter"] = x
                 if cfg.f_pick_carry:
-                    fine = carry(mid, guide, result, cfg.f_pick_carry, cfg.carry_eps, affine=cfg.carry)
-                    finishes["fine carry"] = fine.clamp(0, 1)
+                    finishes["fine carry"] = _carry(mid, guide, result, cfg, cfg.f_pick_carry).clamp(0, 1)
                 used = pick_finish(objective, pair.content.shape[:2], mid, finishes)
             x = finishes[used]
         if mid is not full_t:
@@ -105,5 +104,8 @@ def finish_score(affine: float, texture: float, power: float = 2) -> float:
     return affine**power * texture
 
 
-def _carry(target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Config) -> torch.Tensor:
-    return carry(target, guide, x, cfg.carry_radius, cfg.carry_eps, affine=cfg.carry)
+def _carry(
+    target: torch.Tensor, guide: torch.Tensor, x: torch.Tensor, cfg: Config, radius: int = 0
+) -> torch.Tensor:
+    """``x`` carried to ``target``'s size as ``cfg`` says, at ``radius`` (default: ``carry_radius``)."""
+    return carry(target, guide, x, radius or cfg.carry_radius, cfg.carry_eps, affine=cfg.carry)
