@@ -19,7 +19,7 @@ same on a low-contrast photo and on a high-contrast one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -91,6 +91,18 @@ class StrokeSettings:
         "the refinement's window fits on a copy this many times smaller (the fast guided filter), "
         "where the radius is at least 4x this (docs/masks.md)",
         min=1,
+    )
+    correct_fusion: float = setting(
+        2.0,
+        "in a correction (:func:`correct_labels`): ``fusion`` there (the freed pixels lie near a stroke "
+        "and beside their region's own seeds, so the walk says more of them than from scratch)",
+        min=0,
+    )
+    close: float = setting(
+        0.02,
+        "after a correction, each stroke's region closed by a disk of this share of the long side "
+        "within the freed pixels (:func:`close_labels`; 0: off)",
+        min=0,
     )
     residue: float = setting(
         0.05,
@@ -283,7 +295,31 @@ def correct_labels(
     seeds[painted != UNLABELLED] = painted[painted != UNLABELLED]
     if not free.any() or len(painted_ids(seeds)) < 2:
         return seeds
-    return complete_labels(photo, seeds, shape, s)
+    labels = complete_labels(photo, seeds, shape, replace(s, fusion=s.correct_fusion))
+    return close_labels(labels, free & (painted == UNLABELLED), painted_ids(painted), s.close * max(shape))
+
+
+def close_labels(labels: np.ndarray, free: np.ndarray, ids: list[int], radius: float) -> np.ndarray:
+    """``labels`` (H, W) with each region of ``ids`` closed (dilated, then eroded, by a disk of
+    ``radius`` px) where ``free`` (H, W) bool allows: specks and slivers of another label that a
+    completion leaves inside a corrected region (the bubbles of a glass, which look like what is behind
+    it) take the region's label; pixels outside ``free`` keep theirs.  Measured with the simulated user
+    (docs/masks.md, "Corrective strokes"): at 2% of the long side, pair 17's glass takes 5 strokes to
+    reach an IoU of 0.90 instead of over 10."""
+    if radius < 1 or not free.any():
+        return labels
+    out = labels.copy()
+    pad = int(np.ceil(radius)) + 1
+    for k in ids:
+        region = np.pad(labels == k, pad, mode="edge")  # the border is no edge to close against
+        if not region.any():
+            continue
+        grown = ndimage.distance_transform_edt(~region) <= radius
+        if not grown.all():
+            grown = ndimage.distance_transform_edt(grown) > radius
+        closed = grown[pad:-pad, pad:-pad]
+        out[closed & free & (labels != k)] = k
+    return out
 
 
 def correct_pair(
