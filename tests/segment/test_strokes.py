@@ -9,6 +9,7 @@ from dpst import io
 from dpst.ops.palette import PALETTE, UNLABELLED
 from dpst.segment.strokes import (
     StrokeSettings,
+    close_labels,
     complete_labels,
     complete_pair,
     correct_labels,
@@ -245,6 +246,61 @@ def test_a_new_colour_on_a_corrected_mask_and_the_base_at_another_size():
     assert fixed.shape == (60, 80)
     assert (fixed == RED).sum() > 4 * (strokes == RED).sum()  # spreads over what looks like it
     assert ((fixed == RED) & (truth == 0)).sum() <= 2  # but not across the edge
+
+
+def test_close_labels_fills_specks_inside_a_region_where_allowed_and_nowhere_else():
+    labels = np.zeros((60, 80), np.int64)
+    labels[10:50, 20:60] = 1
+    labels[25:28, 30:33] = 0  # a speck of the other label inside region 1
+    labels[40, 45] = 0  # and a single pixel
+    labels[20:24, 50:53] = 2  # a speck of a third label
+    labels[10:50, 40] = 0  # a slit right across the region, 1 px wide
+    free = np.ones(labels.shape, bool)
+    out = close_labels(labels, free, [1], 3)
+    assert (out[14:46, 20:60] == 1).all()  # every speck, and the slit but for its open ends
+    assert (out[10, 40], out[49, 40]) == (0, 0)
+    outside = np.ones(labels.shape, bool)
+    outside[10:50, 20:60] = False
+    np.testing.assert_array_equal(out[outside], labels[outside])  # nothing grows past the region
+    # the same as a morphological closing by a disk (the photo's border no edge)
+    from scipy import ndimage
+
+    disk = np.hypot(*np.mgrid[-3:4, -3:4]) <= 3
+    ref = ndimage.binary_closing(np.pad(labels == 1, 4, mode="edge"), disk)[4:-4, 4:-4]
+    np.testing.assert_array_equal(out == 1, ref | (labels == 1))
+    # only the pixels ``free`` allows change; a radius under a pixel or an absent label changes nothing
+    free[:, :32] = False
+    part = close_labels(labels, free, [1], 3)
+    np.testing.assert_array_equal(part[25:28, 30:32], labels[25:28, 30:32])
+    assert part[25:28, 32].tolist() == [1, 1, 1]
+    np.testing.assert_array_equal(close_labels(labels, np.ones_like(free), [1], 0.5), labels)
+    np.testing.assert_array_equal(close_labels(labels, np.ones_like(free), [7], 3), labels)
+
+
+def test_a_correction_closes_its_region_and_completes_with_its_own_fusion(monkeypatch):
+    import dpst.segment.strokes as strokes_module
+
+    photo, truth = two_halves(h=60, w=100)
+    base = truth.copy()
+    base[:, 35:45] = 1
+    strokes = np.full(truth.shape, UNLABELLED, np.int64)
+    strokes[25:35, 38] = 0
+    seen = []
+    real = strokes_module.complete_labels
+
+    def speckled(photo, seeds, shape, s):  # the completion leaves a speck of 1 inside the corrected strip
+        seen.append(s.fusion)
+        out = real(photo, seeds, shape, s)
+        out[10:12, 38:40] = 1
+        return out
+
+    monkeypatch.setattr(strokes_module, "complete_labels", speckled)
+    s = StrokeSettings(reach=0.2, correct_fusion=1.5, fusion=4.0)
+    fixed = correct_labels(photo, base, strokes, s=s)
+    assert seen == [1.5]
+    assert (fixed[10:12, 38:40] == 0).all()  # closed
+    kept = correct_labels(photo, base, strokes, s=StrokeSettings(reach=0.2, correct_fusion=1.5, close=0))
+    assert (kept[10:12, 38:40] == 1).all()  # left as the completion made it
 
 
 def test_complete_masks_corrects_a_base_mask(tmp_path):
