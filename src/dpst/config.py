@@ -330,7 +330,11 @@ def flag_name(f: Field) -> str:
 def preset_flags(config: Config, preset: str = "default", skip: tuple[str, ...] = ()) -> list[str]:
     """The command-line flags that turn ``--preset preset`` into ``config``: one per field whose value
     differs from the preset's (fields named in ``skip`` left out), booleans as ``--x``/``--no-x``."""
-    base = Config.preset(preset)
+    return changed_flags(Config.preset(preset), config, skip)
+
+
+def changed_flags(base: Config, config: Config, skip: tuple[str, ...] = ()) -> list[str]:
+    """The command-line flags that turn ``base`` into ``config`` (see :func:`preset_flags`)."""
     args: list[str] = []
     for f in fields(Config):
         value = getattr(config, f.name)

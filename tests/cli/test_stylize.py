@@ -163,6 +163,26 @@ def test_save_masks_writes_palette_masks_and_uses_them(tmp_path, pair, capsys, t
     assert out.is_file()
 
 
+def test_save_masks_leaves_the_run_as_it_is_without_it(tmp_path, pair, capsys, tiny_weights_file):
+    # stage 3 runs here only with the settings of dpst's own masks (its trigger is 0 there, 100 with
+    # masks given), so a run that took the masks it saved for given ones would skip it
+    common = [*pair, "--size", "32", "--iterations", "2", "--stage3-iterations", "1", "--stage3-texture",
+              "100", "--stage3-texture-auto", "0", "--no-filter", "--weights", tiny_weights_file]  # fmt: skip
+    plain, saved, given, again = (tmp_path / f"{n}.png" for n in ("plain", "saved", "given", "again"))
+    assert _run(capsys, [*common, "-q", "-o", plain])[0] == 0
+    code, err = _run(capsys, [*common, "-o", saved, "--save-masks", tmp_path / "m"])
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if x.startswith("dpst: wrote"))
+    flags = line.split(": add ")[1].split(" for the settings")[0].split()
+    assert flags[0] == "--stage3-texture" and float(flags[1]) == 0
+    masks = ["--content-mask", tmp_path / "m" / "c_mask.png", "--style-mask", tmp_path / "m" / "s_mask.png"]
+    assert _run(capsys, [*common, "-q", "-o", given, *masks])[0] == 0
+    assert _run(capsys, [*common, "-q", "-o", again, *masks, *flags])[0] == 0
+    image = lambda path: np.asarray(Image.open(path)).astype(float)  # noqa: E731
+    np.testing.assert_array_equal(image(saved), image(again))  # the flags it names: the same run
+    assert not np.array_equal(image(saved), image(given))  # not the settings of masks given
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -284,11 +284,15 @@ class PhaseLines:
 
 
 def restyle(
-    stylizer: Stylizer, args: argparse.Namespace, bar: ProgressBar, content: io.Photo | None = None
+    stylizer: Stylizer,
+    args: argparse.Namespace,
+    bar: ProgressBar,
+    content: io.Photo | None = None,
+    config: Config | None = None,
 ) -> Result:
     """The stylisation of ``args.content`` (or of ``content``, the photo already read) in the look of
     ``args.style``, with its progress bar and phase lines (the bar is closed however it ends): the image
-    and its report."""
+    and its report.  ``config``: the run's settings, when not the Stylizer's own."""
     given = args.content_mask is not None
     try:
         return stylizer.run(
@@ -296,6 +300,7 @@ def restyle(
             args.style,
             content_mask=args.content_mask,
             style_mask=args.style_mask,
+            config=config,
             callback=bar,
             on_phase=PhaseLines(lambda: stylizer.segmenter(given=given)[1], args.verbose, args.quiet, bar),
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import io
 from ..api import Stylizer
+from ..config import changed_flags
 from ..lut import check_cube_output
 from ..neural.lbfgs import Interrupted
 from .common import (
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-masks",
         metavar="DIR",
         help="without mask files: write the automatic masks to DIR (made if missing) as palette PNGs "
-        "(edit them and pass them back with --content-mask/--style-mask)",
+        "(edit them and pass them back with --content-mask/--style-mask, and the flags its line names "
+        "for the settings of dpst's own masks)",
     )
     p.add_argument(
         "--save-every", type=non_negative, default=0, metavar="N", help="write a snapshot every N steps"
@@ -79,10 +81,21 @@ def run_stylize(argv: Sequence[str]) -> int:
     config = config_from_args(args)
     content = io.read_photo(args.content, "content")  # read once: its pixels, profile and metadata
     stylizer = Stylizer(config, on_download=DownloadBar(args.quiet))
+    run_config = None
     if args.save_masks:
         args.content_mask, args.style_mask = save_masks(args, stylizer)
+        if config.masks != "none":  # dpst made them: the run goes on as it would without --save-masks
+            run_config = config.for_automatic_masks()
+            again = changed_flags(config, run_config)
+            if again and not args.quiet:
+                print(
+                    f"dpst: wrote {args.content_mask} and {args.style_mask}; passed back they count as "
+                    f"given masks: add {' '.join(again)} for the settings of dpst's own",
+                    file=sys.stderr,
+                )
     try:
-        result = restyle(stylizer, args, ProgressBar(output, args.quiet, args.save_every), content)
+        bar = ProgressBar(output, args.quiet, args.save_every)
+        result = restyle(stylizer, args, bar, content, run_config)
     except Interrupted as stop:
         io.save_photo(stop.image, output, content, written)
         print(f"dpst: interrupted; wrote the current result to {output}", file=sys.stderr)
