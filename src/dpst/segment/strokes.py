@@ -275,9 +275,11 @@ def correct_labels(
     """``base`` labels (automatic masks, say) corrected by ``strokes``: a stroke painted over a region
     of another label frees the pixels of *that* label within ``s.reach`` × the long side of it, which
     the completion (:func:`complete_labels`) then gives to the stroke's label or back to theirs along
-    the photo's edges and by what they look like; every other pixel keeps its ``base`` label.  A
-    stroke that agrees with ``base`` changes nothing.  photo (H, W, 3); base and strokes: (h, w) int
-    label maps of any size (``UNLABELLED`` = not painted).  Returns (H, W) int64, or at ``shape``."""
+    the photo's edges and by what they look like (the prior to the power ``s.correct_fusion``), each
+    stroke's region then closed within the freed pixels (:func:`close_labels`, ``s.close``); every
+    other pixel keeps its ``base`` label.  A stroke that agrees with ``base`` changes nothing.  photo
+    (H, W, 3); base and strokes: (h, w) int label maps of any size (``UNLABELLED`` = not painted).
+    Returns (H, W) int64, or at ``shape``."""
     shape = tuple(shape) if shape is not None else photo.shape[:2]
     base = resize_labels(np.asarray(base, np.int64), *shape)
     painted = _grow_strokes(np.asarray(strokes, np.int64), shape)
@@ -285,7 +287,8 @@ def correct_labels(
         return base
     reach = s.reach * max(shape)
     free = np.zeros(shape, bool)
-    for k in painted_ids(painted):
+    ids = painted_ids(painted)
+    for k in ids:
         for under in np.unique(base[painted == k]):
             if under == k:
                 continue
@@ -296,7 +299,7 @@ def correct_labels(
     if not free.any() or len(painted_ids(seeds)) < 2:
         return seeds
     labels = complete_labels(photo, seeds, shape, replace(s, fusion=s.correct_fusion))
-    return close_labels(labels, free & (painted == UNLABELLED), painted_ids(painted), s.close * max(shape))
+    return close_labels(labels, free & (painted == UNLABELLED), ids, s.close * max(shape))
 
 
 def close_labels(labels: np.ndarray, free: np.ndarray, ids: list[int], radius: float) -> np.ndarray:
