@@ -16,8 +16,9 @@ automatic masks' region colours are first read as the hand colours they overlap 
 over both photos), as a person reads a blue region as "the sky".
 
 Per pair: the mean per-colour IoU over both photos against the number of strokes (0-10), and NoS@85 /
-NoS@90, the strokes needed to reach that IoU (10 when never reached, as RITM counts a failure).
-``--write DIR`` saves, per pair, the strokes at NoS@90 (or after 10) as ``in{i}.png``/``tar{i}.png``
+NoS@90 (and NoS@95), the strokes needed to reach that IoU (10 when never reached, as RITM counts a
+failure).  ``--write DIR`` saves, per pair, the strokes at NoS@90 (or after 10; ``--bar 0.95``: at
+NoS@95) as ``in{i}.png``/``tar{i}.png``
 (palette colours on a transparent background; none for a photo without strokes) for
 ``benchmarks/quality.py --run-masks DIR``, whose runs then correct the automatic masks with them
 exactly as a user's run would.
@@ -138,12 +139,12 @@ def fixed_part(pred: np.ndarray, hand: np.ndarray, brush: np.ndarray, reach: flo
     return np.where(np.isin(parts, hit[hit > 0]), c, pred)
 
 
-def run_pair(photos, hands, base, settings, length, width, oracle=None):
+def run_pair(photos, hands, base, settings, length, width, oracle=None, bar=0.9):
     strokes = [np.full(h.shape, UNLABELLED, np.int64) for h in hands]
     preds = list(base)
     curve, saved, seconds = [colour_iou(preds, hands)], None, []
     for n in range(1, MAX_STROKES + 1):
-        if saved is None and curve[-1] >= 0.9:
+        if saved is None and curve[-1] >= bar:
             saved = [s.copy() for s in strokes]
         found = next_stroke(preds, hands, length, width)
         if found is None:
@@ -160,7 +161,7 @@ def run_pair(photos, hands, base, settings, length, width, oracle=None):
             )
         seconds.append(time.perf_counter() - t0)
         curve.append(colour_iou(preds, hands))
-    if saved is None and curve[-1] >= 0.9:
+    if saved is None and curve[-1] >= bar:
         saved = strokes
     return curve, saved if saved is not None else strokes, seconds, preds
 
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--masks", default="auto", help="the automatic masks to correct (Config.masks)")
     p.add_argument("--length", type=float, default=0.08, help="longest stroke, share of the long side")
     p.add_argument("--width", type=float, default=0.01, help="stroke width, share of the long side")
-    p.add_argument("--write", type=Path, default=None, metavar="DIR", help="save the strokes at NoS@90")
+    p.add_argument("--write", type=Path, default=None, metavar="DIR", help="save the strokes at NoS@BAR")
+    p.add_argument("--bar", type=float, default=0.9, help="the IoU at whose NoS --write saves the strokes")
     p.add_argument("--json", type=Path, default=common.RESULTS / "interactive.json")
     p.add_argument("--doc", type=Path, default=common.DOCS / "masks.md")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a StrokeSettings field")
@@ -210,10 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         to_hand = read_as_hand(auto, hands)
         base = [recoloured(a, to_hand) for a in auto]
         curve, strokes, secs, preds = run_pair(
-            photos, hands, base, settings, args.length, args.width, args.oracle
+            photos, hands, base, settings, args.length, args.width, args.oracle, args.bar
         )
         seconds += secs
-        pairs[str(i)] = {"iou": curve, "nos85": nos(curve, 0.85), "nos90": nos(curve, 0.9)}
+        pairs[str(i)] = {"iou": curve, **{f"nos{round(b * 100)}": nos(curve, b) for b in (0.85, 0.9, 0.95)}}
         if args.write:
             for name, st in zip((f"in{i}.png", f"tar{i}.png"), strokes):
                 (args.write / name).unlink(missing_ok=True)
@@ -234,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_iou_by_strokes": [round(float(v), 4) for v in curves.mean(0)],
         "nos85": float(np.mean([r["nos85"] for r in pairs.values()])),
         "nos90": float(np.mean([r["nos90"] for r in pairs.values()])),
+        "nos95": float(np.mean([r["nos95"] for r in pairs.values()])),
         "correction_s": float(np.mean(seconds)) if seconds else 0.0,
     }
     data = {
@@ -261,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|" + "---|" * (MAX_STROKES + 1),
         "| mean IoU | " + " | ".join(f"{v:.3f}" for v in summary["mean_iou_by_strokes"]) + " |",
         "",
-        f"Mean NoS@85 {summary['nos85']:.2f}, NoS@90 {summary['nos90']:.2f} strokes for the pair of photos"
+        f"Mean NoS@85 {summary['nos85']:.2f}, NoS@90 {summary['nos90']:.2f}, NoS@95 {summary['nos95']:.2f} "
+        "strokes for the pair of photos"
         + ("." if args.oracle is not None else f"; one correction {summary['correction_s']:.2f} s."),
     ]
     update_doc(args.doc, "\n".join(lines), "interactive" if args.oracle is None else "interactive_oracle")

@@ -251,6 +251,24 @@ def test_the_oracle_stroke_fixes_exactly_the_error_region_it_is_drawn_in():
     assert (got[near] == 1).all() and (got[~near] == pred[~near]).all()
 
 
+def test_the_simulated_user_saves_the_strokes_that_reach_its_bar():
+    import interactive
+
+    hand = np.zeros((20, 20), np.int64)
+    hand[:9, 10:] = hand[11:, 10:] = 1  # colour 1 in two parts: each needs its own oracle stroke
+    hands = [hand, hand.copy()]
+    base = [np.zeros_like(hand), hand.copy()]  # the style is right from the start
+    runs = {
+        bar: interactive.run_pair(None, hands, base, None, 0.08, 0.01, oracle=0.0, bar=bar)
+        for bar in (0.7, 1.0)
+    }
+    curve = runs[1.0][0]
+    assert curve[0] < 0.7 <= curve[1] < 1.0 == curve[2]  # one part fixed, then the other
+    painted = {bar: (r[1][0] >= 0).sum() for bar, r in runs.items()}
+    assert 0 < painted[0.7] < painted[1.0]  # one stroke at NoS@70, two at NoS@100
+    assert (runs[0.7][1][1] < 0).all()  # nothing painted on the photo that was right
+
+
 def test_the_oracle_run_writes_its_own_results_and_section(pairs, tmp_path):
     try:
         from dpst.metrics import default_net
