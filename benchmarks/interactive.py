@@ -44,6 +44,7 @@ from dpst.ops.palette import PALETTE, UNLABELLED, labels_from_colors, resize_lab
 from dpst.segment import StrokeSettings, correct_pair
 
 MAX_STROKES = 10
+BARS = {"nos85": 0.85, "nos90": 0.9, "nos95": 0.95}  # the IoUs whose NoS each pair and the summary report
 
 
 def colour_iou(pred: list[np.ndarray], hand: list[np.ndarray]) -> float:
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             photos, hands, base, settings, args.length, args.width, args.oracle, args.bar
         )
         seconds += secs
-        pairs[str(i)] = {"iou": curve, **{f"nos{round(b * 100)}": nos(curve, b) for b in (0.85, 0.9, 0.95)}}
+        pairs[str(i)] = {"iou": curve, **{key: nos(curve, bar) for key, bar in BARS.items()}}
         if args.write:
             for name, st in zip((f"in{i}.png", f"tar{i}.png"), strokes):
                 (args.write / name).unlink(missing_ok=True)
@@ -234,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     curves = np.array([r["iou"] for r in pairs.values()])
     summary = {
         "mean_iou_by_strokes": [round(float(v), 4) for v in curves.mean(0)],
-        "nos85": float(np.mean([r["nos85"] for r in pairs.values()])),
-        "nos90": float(np.mean([r["nos90"] for r in pairs.values()])),
-        "nos95": float(np.mean([r["nos95"] for r in pairs.values()])),
+        **{key: float(np.mean([r[key] for r in pairs.values()])) for key in BARS},
         "correction_s": float(np.mean(seconds)) if seconds else 0.0,
     }
     data = {
